@@ -1,0 +1,161 @@
+/**
+ * IP prefixes as 32-bit words: parsing, canonical formatting (IPv6 compressed, lower case, per
+ * RFC 5952) and host-bit masking. Everything that turns an address into text goes through here.
+ */
+import { InputError } from "../errors.ts";
+
+/** A parsed prefix: family, address words (1 or 4, host bits masked) and length. */
+export interface ParsedPrefix {
+  family: 4 | 6;
+  addr: number[];
+  length: number;
+  /** True when the text had bits set beyond the prefix length. */
+  hostBits: boolean;
+}
+
+/** Mask with the top `bits` bits of a 32-bit word set. */
+export function topMask(bits: number): number {
+  return bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;
+}
+
+/** Format an IPv4 address word as dotted quad. */
+export function formatIpv4(w: number): string {
+  return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
+}
+
+/** Format four IPv6 words per RFC 5952 (longest zero run of ≥ 2 groups compressed). */
+export function formatIpv6(a: ArrayLike<number>): string {
+  const g = [
+    a[0] >>> 16,
+    a[0] & 0xffff,
+    a[1] >>> 16,
+    a[1] & 0xffff,
+    a[2] >>> 16,
+    a[2] & 0xffff,
+    a[3] >>> 16,
+    a[3] & 0xffff,
+  ];
+  let bestStart = -1, bestLen = 0;
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  if (bestLen < 2) return g.map((x) => x.toString(16)).join(":");
+  const head = g.slice(0, bestStart).map((x) => x.toString(16)).join(":");
+  const tail = g.slice(bestStart + bestLen).map((x) => x.toString(16)).join(":");
+  return `${head}::${tail}`;
+}
+
+/** Format a prefix as `addr/len`. */
+export function formatPrefix(family: 4 | 6, addr: ArrayLike<number>, length: number): string {
+  return `${family === 4 ? formatIpv4(addr[0]) : formatIpv6(addr)}/${length}`;
+}
+
+/** Parse a dotted-quad IPv4 address to a word, or return null. */
+export function parseIpv4(s: string): number | null {
+  const parts = s.split(".");
+  if (parts.length !== 4) return null;
+  let w = 0;
+  for (const p of parts) {
+    if (!/^\d{1,3}$/.test(p)) return null;
+    const n = Number(p);
+    if (n > 255) return null;
+    w = w * 256 + n;
+  }
+  return w >>> 0;
+}
+
+/** Parse an IPv6 address (with optional embedded IPv4 tail) to four words, or return null. */
+export function parseIpv6(s: string): number[] | null {
+  if (s.length === 0 || s.length > 45) return null;
+  let groups: number[] = [];
+  const dbl = s.indexOf("::");
+  if (dbl !== s.lastIndexOf("::")) return null;
+  const parseGroups = (part: string): number[] | null => {
+    if (part === "") return [];
+    const out: number[] = [];
+    const items = part.split(":");
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i];
+      if (i === items.length - 1 && it.includes(".")) {
+        const v4 = parseIpv4(it);
+        if (v4 === null) return null;
+        out.push(v4 >>> 16, v4 & 0xffff);
+      } else {
+        if (!/^[0-9a-fA-F]{1,4}$/.test(it)) return null;
+        out.push(parseInt(it, 16));
+      }
+    }
+    return out;
+  };
+  if (dbl >= 0) {
+    const head = parseGroups(s.slice(0, dbl));
+    const tail = parseGroups(s.slice(dbl + 2));
+    if (!head || !tail || head.length + tail.length > 7) return null;
+    groups = [...head, ...new Array(8 - head.length - tail.length).fill(0), ...tail];
+  } else {
+    const all = parseGroups(s);
+    if (!all || all.length !== 8) return null;
+    groups = all;
+  }
+  return [0, 1, 2, 3].map((i) => ((groups[2 * i] << 16) | groups[2 * i + 1]) >>> 0);
+}
+
+/** Parse `addr/len` (or a bare address with `defaultLength`); null when malformed. */
+export function tryParsePrefix(text: string, defaultLength?: number): ParsedPrefix | null {
+  const s = text.trim();
+  const slash = s.indexOf("/");
+  const addrText = slash >= 0 ? s.slice(0, slash) : s;
+  const lenText = slash >= 0 ? s.slice(slash + 1) : undefined;
+  let family: 4 | 6;
+  let addr: number[];
+  if (addrText.includes(":")) {
+    const a = parseIpv6(addrText);
+    if (!a) return null;
+    family = 6;
+    addr = a;
+  } else {
+    const a = parseIpv4(addrText);
+    if (a === null) return null;
+    family = 4;
+    addr = [a];
+  }
+  const max = family === 4 ? 32 : 128;
+  let length: number;
+  if (lenText === undefined) {
+    length = defaultLength ?? max;
+  } else {
+    if (!/^\d{1,3}$/.test(lenText)) return null;
+    length = Number(lenText);
+  }
+  if (length > max) return null;
+  let hostBits = false;
+  for (let i = 0; i < addr.length; i++) {
+    const m = (addr[i] & topMask(length - 32 * i)) >>> 0;
+    if (m !== addr[i]) hostBits = true;
+    addr[i] = m;
+  }
+  return { family, addr, length, hostBits };
+}
+
+/** Parse `addr/len`, throwing InputError with the offending text. */
+export function parsePrefix(text: string): ParsedPrefix {
+  const p = tryParsePrefix(text);
+  if (!p) throw new InputError(`Invalid prefix ${JSON.stringify(text)}`);
+  return p;
+}
+
+/** Canonical text of a prefix given as text (host bits masked, IPv6 compressed). */
+export function canonicalPrefix(text: string): string {
+  const p = parsePrefix(text);
+  return formatPrefix(p.family, p.addr, p.length);
+}

@@ -1,0 +1,375 @@
+/**
+ * Strict, context-free decoding of one RTR PDU (protocol.md §1.3, §2). Every failure is a
+ * DecodeError carrying the RFC error code to report and the offending bytes. Reserved fields and
+ * flag bits are ignored; host bits beyond the prefix length are masked and flagged.
+ */
+import { DecodeError } from "../errors.ts";
+import {
+  ErrorCode,
+  HEADER_LENGTH,
+  MAX_PDU_LENGTH,
+  MAX_VERSION,
+  pduName,
+  PduType,
+  typeInVersion,
+} from "./constants.ts";
+import type { Pdu, PrefixPdu } from "./pdu.ts";
+
+const utf8 = new TextDecoder("utf-8", { fatal: false });
+
+/** Mask with the top `bits` bits of a 32-bit word set. */
+function topMask(bits: number): number {
+  return bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;
+}
+
+/** Check the header fields that can be checked before buffering: length bounds. */
+export function checkLength(length: number, header: Uint8Array): void {
+  if (length < HEADER_LENGTH || length > MAX_PDU_LENGTH) {
+    throw new DecodeError(
+      ErrorCode.CorruptData,
+      `Cannot frame PDU: length is ${length}, expected 8 to ${MAX_PDU_LENGTH}`,
+      header.slice(0, 8),
+    );
+  }
+}
+
+function fail(code: number, msg: string, bytes: Uint8Array, off: number, len: number): never {
+  throw new DecodeError(code, msg, bytes.slice(off, off + len));
+}
+
+function wantLength(
+  bytes: Uint8Array,
+  off: number,
+  len: number,
+  type: number,
+  want: number,
+  version: number,
+): void {
+  if (len !== want) {
+    fail(
+      ErrorCode.CorruptData,
+      `Cannot decode ${pduName(type)} PDU v${version}: length is ${len}, expected ${want}`,
+      bytes,
+      off,
+      len,
+    );
+  }
+}
+
+/** Decode one whole PDU from a standalone frame (header included). */
+export function decodePdu(frame: Uint8Array): Pdu {
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  if (frame.byteLength < HEADER_LENGTH) {
+    throw new DecodeError(
+      ErrorCode.CorruptData,
+      `Cannot decode PDU: ${frame.byteLength} bytes, expected at least 8`,
+      frame.slice(),
+    );
+  }
+  const len = view.getUint32(4);
+  if (len !== frame.byteLength) {
+    checkLength(len, frame);
+    throw new DecodeError(
+      ErrorCode.CorruptData,
+      `Cannot decode ${
+        pduName(frame[1])
+      } PDU: length field is ${len}, frame has ${frame.byteLength} bytes`,
+      frame.slice(),
+    );
+  }
+  return decodeAt(frame, view, 0, len);
+}
+
+/**
+ * Decode the PDU of length `len` at `off` in `bytes` (`view` spans the same bytes). The caller
+ * has checked that `len` bytes are present and that 8 ≤ len ≤ 65535.
+ */
+export function decodeAt(bytes: Uint8Array, view: DataView, off: number, len: number): Pdu {
+  const version = bytes[off];
+  const type = bytes[off + 1];
+  if (version > MAX_VERSION) {
+    fail(
+      ErrorCode.UnsupportedProtocolVersion,
+      `Cannot decode ${
+        pduName(type)
+      } PDU: protocol version ${version} is not supported (0 to ${MAX_VERSION})`,
+      bytes,
+      off,
+      len,
+    );
+  }
+  if (!typeInVersion(type, version)) {
+    fail(
+      ErrorCode.UnsupportedPduType,
+      type === PduType.RouterKey || type === PduType.Aspa
+        ? `Cannot decode ${pduName(type)} PDU: not defined in protocol version ${version}`
+        : `Cannot decode PDU: unknown PDU type ${type}`,
+      bytes,
+      off,
+      len,
+    );
+  }
+  switch (type) {
+    case 4: {
+      wantLength(bytes, off, len, type, 20, version);
+      return decodePrefix(bytes, view, off, len, 4, version);
+    }
+    case 6: {
+      wantLength(bytes, off, len, type, 32, version);
+      return decodePrefix(bytes, view, off, len, 6, version);
+    }
+    case 0:
+    case 1: {
+      wantLength(bytes, off, len, type, 12, version);
+      return {
+        type,
+        version,
+        sessionId: view.getUint16(off + 2),
+        serial: view.getUint32(off + 8),
+      };
+    }
+    case 2:
+    case 8: {
+      wantLength(bytes, off, len, type, 8, version);
+      return { type, version };
+    }
+    case 3: {
+      wantLength(bytes, off, len, type, 8, version);
+      return { type, version, sessionId: view.getUint16(off + 2) };
+    }
+    case 7: {
+      if (version === 0) {
+        wantLength(bytes, off, len, type, 12, version);
+        return {
+          type,
+          version,
+          sessionId: view.getUint16(off + 2),
+          serial: view.getUint32(off + 8),
+        };
+      }
+      wantLength(bytes, off, len, type, 24, version);
+      return {
+        type,
+        version,
+        sessionId: view.getUint16(off + 2),
+        serial: view.getUint32(off + 8),
+        refresh: view.getUint32(off + 12),
+        retry: view.getUint32(off + 16),
+        expire: view.getUint32(off + 20),
+      };
+    }
+    case 9: {
+      if (len < 32 + 2) {
+        fail(
+          ErrorCode.CorruptData,
+          `Cannot decode Router Key PDU: length is ${len}, expected at least 34`,
+          bytes,
+          off,
+          len,
+        );
+      }
+      return {
+        type,
+        version,
+        flags: bytes[off + 2],
+        ski: bytes.slice(off + 8, off + 28),
+        asn: view.getUint32(off + 28),
+        spki: bytes.slice(off + 32, off + len),
+      };
+    }
+    case 10:
+      return decodeErrorReport(bytes, view, off, len, version);
+    case 11:
+      return decodeAspa(bytes, view, off, len, version);
+  }
+  // typeInVersion() admitted only the types above.
+  return fail(
+    ErrorCode.UnsupportedPduType,
+    `Cannot decode PDU: unknown PDU type ${type}`,
+    bytes,
+    off,
+    len,
+  );
+}
+
+function decodePrefix(
+  bytes: Uint8Array,
+  view: DataView,
+  off: number,
+  len: number,
+  type: 4 | 6,
+  version: number,
+): PrefixPdu {
+  const bitsMax = type === 4 ? 32 : 128;
+  const flags = bytes[off + 8];
+  const prefixLength = bytes[off + 9];
+  const maxLength = bytes[off + 10];
+  const name = type === 4 ? "IPv4 Prefix" : "IPv6 Prefix";
+  if (prefixLength > bitsMax) {
+    fail(
+      ErrorCode.CorruptData,
+      `Cannot decode ${name} PDU: prefix length is ${prefixLength}, expected 0 to ${bitsMax}`,
+      bytes,
+      off,
+      len,
+    );
+  }
+  if (maxLength < prefixLength || maxLength > bitsMax) {
+    fail(
+      ErrorCode.CorruptData,
+      `Cannot decode ${name} PDU: max length is ${maxLength}, expected ${prefixLength} to ${bitsMax}`,
+      bytes,
+      off,
+      len,
+    );
+  }
+  let hostBits = false;
+  let addr: number[];
+  if (type === 4) {
+    const w = view.getUint32(off + 12);
+    const m = (w & topMask(prefixLength)) >>> 0;
+    if (m !== w) hostBits = true;
+    addr = [m];
+  } else {
+    addr = [0, 0, 0, 0];
+    for (let i = 0; i < 4; i++) {
+      const w = view.getUint32(off + 12 + 4 * i);
+      const m = (w & topMask(prefixLength - 32 * i)) >>> 0;
+      if (m !== w) hostBits = true;
+      addr[i] = m;
+    }
+  }
+  const asn = view.getUint32(off + (type === 4 ? 16 : 28));
+  const pdu: PrefixPdu = { type, version, flags, prefixLength, maxLength, addr, asn };
+  if (hostBits) pdu.hostBits = true;
+  return pdu;
+}
+
+function decodeErrorReport(
+  bytes: Uint8Array,
+  view: DataView,
+  off: number,
+  len: number,
+  version: number,
+): Pdu {
+  const bad = (why: string) =>
+    fail(ErrorCode.CorruptData, `Cannot decode Error Report PDU: ${why}`, bytes, off, len);
+  if (len < 16) bad(`length is ${len}, expected at least 16`);
+  const m = view.getUint32(off + 8);
+  if (12 + m + 4 > len) bad(`encapsulated PDU length ${m} does not fit in length ${len}`);
+  const t = view.getUint32(off + 12 + m);
+  if (16 + m + t !== len) bad(`length is ${len}, expected 16 + ${m} + ${t} = ${16 + m + t}`);
+  let textBytes = bytes.subarray(off + 16 + m, off + len);
+  while (textBytes.length > 0 && textBytes[textBytes.length - 1] === 0) {
+    textBytes = textBytes.subarray(0, textBytes.length - 1);
+  }
+  return {
+    type: 10,
+    version,
+    errorCode: view.getUint16(off + 2),
+    pdu: bytes.slice(off + 12, off + 12 + m),
+    text: utf8.decode(textBytes),
+  };
+}
+
+function decodeAspa(
+  bytes: Uint8Array,
+  view: DataView,
+  off: number,
+  len: number,
+  version: number,
+): Pdu {
+  const headerFlags = bytes[off + 2];
+  if (headerFlags === 0 && len >= 16) {
+    // Legacy draft layout (≤ -13), as StayRTR 0.5.1 sends it: flags, AFI, count in the body.
+    const n = view.getUint16(off + 10);
+    if (len !== 16 + 4 * n) {
+      fail(
+        ErrorCode.CorruptData,
+        `Cannot decode ASPA PDU (legacy layout): length is ${len}, expected 16 + 4 × ${n} = ${
+          16 + 4 * n
+        }`,
+        bytes,
+        off,
+        len,
+      );
+    }
+    const providers = new Array<number>(n);
+    for (let i = 0; i < n; i++) providers[i] = view.getUint32(off + 16 + 4 * i);
+    return {
+      type: 11,
+      version,
+      flags: bytes[off + 8],
+      customer: view.getUint32(off + 12),
+      providers,
+      legacyAfi: bytes[off + 9],
+    };
+  }
+  if (len < 12) {
+    fail(
+      ErrorCode.CorruptData,
+      `Cannot decode ASPA PDU: length is ${len}, expected at least 12`,
+      bytes,
+      off,
+      len,
+    );
+  }
+  const customer = view.getUint32(off + 8);
+  if ((headerFlags & 1) === 0) {
+    if (len !== 12) {
+      fail(
+        ErrorCode.CorruptData,
+        `Cannot decode ASPA PDU: withdrawal length is ${len}, expected 12`,
+        bytes,
+        off,
+        len,
+      );
+    }
+    return { type: 11, version, flags: headerFlags, customer, providers: [] };
+  }
+  if ((len - 12) % 4 !== 0) {
+    fail(
+      ErrorCode.CorruptData,
+      `Cannot decode ASPA PDU: length is ${len}, expected 12 + 4 × n`,
+      bytes,
+      off,
+      len,
+    );
+  }
+  const n = (len - 12) / 4;
+  if (n === 0) {
+    fail(
+      ErrorCode.AspaProviderListError,
+      "Cannot decode ASPA PDU: announcement has no providers",
+      bytes,
+      off,
+      len,
+    );
+  }
+  const providers = new Array<number>(n);
+  let prev = -1;
+  for (let i = 0; i < n; i++) {
+    const p = view.getUint32(off + 12 + 4 * i);
+    if (n > 1 && p === 0) {
+      fail(
+        ErrorCode.AspaProviderListError,
+        `Cannot decode ASPA PDU: AS0 among ${n} providers of AS${customer}`,
+        bytes,
+        off,
+        len,
+      );
+    }
+    if (p <= prev) {
+      fail(
+        ErrorCode.AspaProviderListError,
+        `Cannot decode ASPA PDU: providers of AS${customer} are not strictly increasing (AS${p} after AS${prev})`,
+        bytes,
+        off,
+        len,
+      );
+    }
+    providers[i] = p;
+    prev = p;
+  }
+  return { type: 11, version, flags: headerFlags, customer, providers };
+}
