@@ -166,8 +166,8 @@ export class FlowTable {
     const reasm = new TcpReassembler({
       data: (bytes, offset) => scanner.push(bytes, offset),
       gap: (offset, length) => {
-        h.gap(stream, offset, length, this.#time);
         scanner.gap(offset, length);
+        h.gap(stream, offset, length, this.#time);
       },
     });
     return { stream, reasm, scanner };

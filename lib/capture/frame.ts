@@ -128,8 +128,9 @@ export function decodeFrame(
     const total = v.getUint16(ip + 2);
     if (ihl < 20 || total < ihl || ip + ihl > b.length) return null;
     if (b[ip + 9] !== 6) return null;
-    // More-fragments flag or a fragment offset: not reassembled.
-    if ((v.getUint16(ip + 6) & 0x3fff) !== 0) return null;
+    // Fragments are not reassembled: a first fragment still holds the TCP header and the start
+    // of the payload (the rest becomes a gap); later fragments are dropped.
+    if ((v.getUint16(ip + 6) & 0x1fff) !== 0) return null;
     family = 4;
     tcp = ip + ihl;
     ipEnd = ip + total;

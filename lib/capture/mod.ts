@@ -14,3 +14,6 @@ export * from "./flows.ts";
 export * from "./capture_reader.ts";
 export * from "./records.ts";
 export * from "./ascii_buffer.ts";
+export * from "./table_replay.ts";
+export * from "./check.ts";
+export * from "./pcap_writer.ts";

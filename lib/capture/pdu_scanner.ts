@@ -32,6 +32,11 @@ export interface MalformedSpan {
   message: string;
   /** The first bytes of the span (at most MAX_MALFORMED_BYTES). */
   bytes: Uint8Array;
+  /**
+   * What made them malformed: the data itself, a gap in the capture (the PDU cut by it, bytes
+   * skipped after it), or the end of the stream inside a PDU.
+   */
+  cause: "data" | "gap" | "end";
 }
 
 /** Receives what the scanner finds. */
@@ -73,18 +78,15 @@ export function plausibleHeader(version: number, type: number, len: number): boo
   return version <= MAX_VERSION && typeInVersion(type, version) && lengthOk(version, type, len);
 }
 
-/** Why a header is not plausible: the error code and message a strict decoder would give. */
+/**
+ * Why a header is not plausible: the error code and message a strict decoder would give, the
+ * version first (the most telling), then the type, then the length.
+ */
 export function diagnoseHeader(
   version: number,
   type: number,
   len: number,
 ): { errorCode: number; message: string } {
-  if (len < HEADER_LENGTH || len > MAX_PDU_LENGTH) {
-    return {
-      errorCode: ErrorCode.CorruptData,
-      message: `Cannot frame PDU: length is ${len}, expected 8 to ${MAX_PDU_LENGTH}`,
-    };
-  }
   if (version > MAX_VERSION) {
     return {
       errorCode: ErrorCode.UnsupportedProtocolVersion,
@@ -99,6 +101,12 @@ export function diagnoseHeader(
       message: type === 9 || type === 11
         ? `Cannot decode ${pduName(type)} PDU: not defined in protocol version ${version}`
         : `Cannot decode PDU: unknown PDU type ${type}`,
+    };
+  }
+  if (len < HEADER_LENGTH || len > MAX_PDU_LENGTH) {
+    return {
+      errorCode: ErrorCode.CorruptData,
+      message: `Cannot frame PDU: length is ${len}, expected 8 to ${MAX_PDU_LENGTH}`,
     };
   }
   const want = type === 7
@@ -117,6 +125,7 @@ export function diagnoseHeader(
 }
 
 interface Skip {
+  cause: "data" | "gap";
   offset: number;
   length: number;
   errorCode: number;
@@ -192,11 +201,13 @@ export class PduScanner {
           pend.length >= 2 ? pduName(pend[1]) + " " : ""
         }PDU: cut by a capture gap after ${pend.length} of ${want} bytes`,
         pend,
+        "gap",
       );
     }
     this.#pending = null;
     this.#pendOff = offset + length;
     this.#skip = {
+      cause: "gap",
       offset: offset + length,
       length: 0,
       errorCode: ErrorCode.CorruptData,
@@ -228,6 +239,7 @@ export class PduScanner {
               rest.length >= 2 ? pduName(rest[1]) + " " : ""
             }PDU: stream ended after ${rest.length} of ${want} bytes`,
             rest,
+            "end",
           );
         }
       }
@@ -236,7 +248,14 @@ export class PduScanner {
     this.#flushSkip();
   }
 
-  #report(offset: number, length: number, errorCode: number, message: string, bytes: Uint8Array) {
+  #report(
+    offset: number,
+    length: number,
+    errorCode: number,
+    message: string,
+    bytes: Uint8Array,
+    cause: MalformedSpan["cause"] = "data",
+  ) {
     this.malformedCount++;
     this.#sink.malformed({
       offset,
@@ -244,11 +263,20 @@ export class PduScanner {
       errorCode,
       message,
       bytes: bytes.slice(0, Math.min(bytes.length, MAX_MALFORMED_BYTES)),
+      cause,
     });
   }
 
   #startSkip(offset: number, errorCode: number, message: string): void {
-    this.#skip = { offset, length: 0, errorCode, message, head: new Uint8Array(64), headLen: 0 };
+    this.#skip = {
+      cause: "data",
+      offset,
+      length: 0,
+      errorCode,
+      message,
+      head: new Uint8Array(64),
+      headLen: 0,
+    };
   }
 
   #addSkip(b: Uint8Array, from: number, to: number): void {
@@ -281,6 +309,7 @@ export class PduScanner {
       errorCode: s.errorCode,
       message: s.message,
       bytes: s.head.slice(0, s.headLen),
+      cause: s.cause,
     });
   }
 

@@ -86,7 +86,8 @@ export function pduLine(common: string, pdu: Pdu): string {
 
 /** A whole `malformed` line. */
 export function malformedLine(common: string, span: MalformedSpan): string {
-  const more = span.bytes.length < span.length ? `,"hexTruncated":true` : "";
+  let more = span.bytes.length < span.length ? `,"hexTruncated":true` : "";
+  if (span.cause !== "data") more += `,"cause":"${span.cause}"`;
   return `{"type":"malformed"${common},"offset":${span.offset},"length":${span.length},"errorCode":${span.errorCode},"errorName":${
     JSON.stringify(errorName(span.errorCode))
   },"message":${JSON.stringify(span.message)},"hex":"${hex(span.bytes)}"${more}}\n`;

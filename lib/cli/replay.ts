@@ -5,7 +5,19 @@
  * reports what a strict router would have flagged (lib/capture).
  */
 import { InputError, UsageError } from "../errors.ts";
-import { damagedLine, DEFAULT_RTR_PORTS, readCapture, RecordCollector } from "../capture/mod.ts";
+import {
+  type CaptureHandler,
+  damagedLine,
+  DEFAULT_RTR_PORTS,
+  gapLine,
+  ProtocolChecker,
+  readCapture,
+  RecordCollector,
+  streamFields,
+  TableReplayer,
+  violationLine,
+} from "../capture/mod.ts";
+import { OUTPUT_FORMATS, type OutputFormat, writeTable } from "../formats/write.ts";
 import type { Command } from "./command.ts";
 import { flag, parseCommandArgs, type Parsed } from "./args.ts";
 import { stdoutSink, type TextSink, warn } from "./io.ts";
@@ -102,8 +114,14 @@ async function run(args: string[]): Promise<number> {
   const table = flag(p, "table");
   const check = flag(p, "check");
   if (table && check) throw new UsageError("--table and --check cannot be combined");
+  const format = (p.values.format ?? "json") as OutputFormat;
   if (p.values.format !== undefined && !table) {
     throw new UsageError("--format only applies with --table");
+  }
+  if (!OUTPUT_FORMATS.includes(format)) {
+    throw new UsageError(
+      `--format must be one of ${OUTPUT_FORMATS.join(", ")}, got ${JSON.stringify(format)}`,
+    );
   }
   const sink = stdoutSink();
   const files = p.positionals;
@@ -116,6 +134,8 @@ async function run(args: string[]): Promise<number> {
     throw e;
   }
   try {
+    if (table) return await replayTables(inputs, portList, sink, format);
+    if (check) return await replayCheck(inputs, portList, sink);
     return await replayRecords(inputs, portList, sink);
   } finally {
     for (const i of inputs) i.close();
@@ -146,6 +166,87 @@ async function replayRecords(inputs: Input[], portList: number[], sink: TextSink
     await sink.flush();
     await writeAll(rec.view());
     rec.reset();
+  }
+  return 0;
+}
+
+async function replayCheck(inputs: Input[], portList: number[], sink: TextSink): Promise<number> {
+  const withFile = inputs.length > 1;
+  const lines: string[] = [];
+  const checker = new ProtocolChecker((v) => lines.push(violationLine(v, withFile)));
+  // Gaps are printed too (they make the verdict uncertain) but are not violations.
+  const handler: CaptureHandler = {
+    pdu: checker.pdu.bind(checker),
+    malformed: checker.malformed.bind(checker),
+    gap: (stream, offset, length, time) =>
+      lines.push(gapLine(streamFields(stream, time, withFile), offset, length)),
+    connectionEnd: checker.connectionEnd.bind(checker),
+  };
+  const drain = async () => {
+    if (lines.length > 0) await sink.write(lines.splice(0).join(""));
+  };
+  for (const input of inputs) {
+    const summary = await readCapture(input.stream, handler, {
+      ports: portList,
+      file: input.name,
+      drain,
+    });
+    if (summary.fault) {
+      await sink.write(
+        damagedLine(input.name, summary.format, summary.fault.offset, summary.fault.message),
+      );
+      warn(
+        `rtr replay: ${input.name}: ${summary.fault.message} (at offset ${summary.fault.offset})`,
+      );
+    }
+  }
+  await drain();
+  if (checker.count > 0) {
+    warn(`rtr replay: ${checker.count} protocol violation${checker.count === 1 ? "" : "s"}`);
+    return 1;
+  }
+  return 0;
+}
+
+async function replayTables(
+  inputs: Input[],
+  portList: number[],
+  sink: TextSink,
+  format: OutputFormat,
+): Promise<number> {
+  const rep = new TableReplayer();
+  for (const input of inputs) {
+    const summary = await readCapture(input.stream, rep, { ports: portList, file: input.name });
+    if (summary.fault) {
+      warn(
+        `rtr replay: ${input.name}: ${summary.fault.message} (at offset ${summary.fault.offset})`,
+      );
+    }
+  }
+  const results = rep.results();
+  if (results.length === 0) warn("rtr replay: no RTR stream found");
+  for (const r of results) {
+    for (const n of r.notes) warn(`rtr replay: ${r.source}: ${n}`);
+    if (r.gapBytes > 0) {
+      warn(
+        `rtr replay: ${r.source}: ${r.gapBytes} bytes missing from the capture; the table may be incomplete`,
+      );
+    }
+    if (r.commits === 0) {
+      warn(`rtr replay: ${r.source}: no complete response (Cache Response … End of Data)`);
+      continue;
+    }
+    await writeTable(sink, r.table, format, {
+      source: r.source,
+      version: r.version ?? undefined,
+      sessionId: r.sessionId ?? undefined,
+      serial: r.serial ?? undefined,
+      refresh: r.timers?.refresh,
+      retry: r.timers?.retry,
+      expire: r.timers?.expire,
+      generated: r.committedAt ?? new Date(),
+      reset: r.reset,
+    });
   }
   return 0;
 }
