@@ -113,7 +113,6 @@ export class TcpReassembler {
     }
     if (off <= this.#next) {
       this.#deliver(off, payload, missing);
-      this.#drain();
       return;
     }
     // Ahead of a hole: hold a copy.
@@ -127,38 +126,56 @@ export class TcpReassembler {
     if (this.#heldBytes > this.#maxBytes || held.length > this.#maxSegs) this.#skipHole();
   }
 
-  /** Deliver a segment that starts at or before the expected offset. */
+  /**
+   * Deliver a segment that starts at or before the expected offset. Bytes that a held segment
+   * already covers are taken from the held one (it was captured first).
+   */
   #deliver(off: number, data: Uint8Array, missing: number): void {
-    const skip = this.#next - off;
-    if (skip < data.length) {
-      this.duplicateBytes += skip;
-      const part = skip > 0 ? data.subarray(skip) : data;
-      const at = this.#next;
-      this.#next += part.length;
-      this.#sink.data(part, at);
-    } else {
-      this.duplicateBytes += data.length;
+    const held = this.#held;
+    const end = off + data.length;
+    // Bytes before the expected offset were delivered already.
+    this.duplicateBytes += Math.min(Math.max(this.#next - off, 0), data.length);
+    while (this.#next < end) {
+      const from = this.#next - off;
+      let to = data.length;
+      if (held.length > 0 && held[0].off < end) to = Math.max(from, held[0].off - off);
+      if (to > from) {
+        const at = this.#next;
+        this.#next = off + to;
+        this.#sink.data(from > 0 || to < data.length ? data.subarray(from, to) : data, at);
+      }
+      if (to === data.length) break;
+      // A held segment starts inside this one: it goes first, then whatever is left of this.
+      const before = this.#next;
+      this.#drainOne();
+      this.duplicateBytes += Math.min(this.#next, end) - before;
     }
     if (missing > 0) {
-      const end = off + data.length + missing;
-      if (end > this.#next) {
-        const n = end - this.#next;
+      const stop = end + missing;
+      if (stop > this.#next) {
+        const n = stop - this.#next;
         const at = this.#next;
-        this.#next = end;
+        this.#next = stop;
         this.gapBytes += n;
         this.#sink.gap(at, n);
       }
     }
+    this.#drain();
+  }
+
+  /** Deliver the first held segment if it starts at or before the expected offset. */
+  #drainOne(): boolean {
+    const held = this.#held;
+    if (held.length === 0 || held[0].off > this.#next) return false;
+    const h = held.shift()!;
+    this.#heldBytes -= h.data.length;
+    if (h.off + h.data.length + h.missing > this.#next) this.#deliver(h.off, h.data, h.missing);
+    else this.duplicateBytes += h.data.length;
+    return true;
   }
 
   #drain(): void {
-    const held = this.#held;
-    while (held.length > 0 && held[0].off <= this.#next) {
-      const h = held.shift()!;
-      this.#heldBytes -= h.data.length;
-      if (h.off + h.data.length + h.missing > this.#next) this.#deliver(h.off, h.data, h.missing);
-      else this.duplicateBytes += h.data.length;
-    }
+    while (this.#drainOne()) { /* deliver everything now in order */ }
   }
 
   /** Declare the hole before the first held segment missing and go on from there. */
