@@ -158,7 +158,7 @@ export async function readCapture(
       direction: "cache",
     };
     const scanner = new PduScanner({
-      pdu: (pdu, raw, offset) => handler.pdu(stream, pdu, raw, offset, null),
+      pdu: (pdu, at) => handler.pdu(stream, pdu, at, null),
       malformed: (span) => handler.malformed(stream, span, null),
     });
     let offset = 0;

@@ -11,7 +11,7 @@
 import { errorCodeFor, errorName, type Pdu, pduName } from "../wire/mod.ts";
 import { formatPrefix, toBase64, toHex, VrpSet, VrpSetBuilder, W } from "../model/mod.ts";
 import type { CaptureHandler, RtrConnection, RtrStream } from "./flows.ts";
-import type { MalformedSpan } from "./pdu_scanner.ts";
+import type { MalformedSpan, PduBytes } from "./pdu_scanner.ts";
 import { pduFields, streamFields } from "./records.ts";
 import type { Timestamp } from "./timestamp.ts";
 
@@ -143,6 +143,9 @@ export function orderViolation(prev: Pdu, cur: Pdu): boolean {
 /** A CaptureHandler that finds protocol violations. */
 export class ProtocolChecker implements CaptureHandler {
   #pairs = new Map<string, PairState>();
+  #lastConn: RtrConnection | null = null;
+  #lastPair: PairState | null = null;
+  #lastState: ConnState | null = null;
   #emit: (v: Violation) => void;
   /** Violations found (including those only counted). */
   count = 0;
@@ -197,9 +200,18 @@ export class ProtocolChecker implements CaptureHandler {
     this.#emit({ rule, message, errorCode: code, stream, time, pdu });
   }
 
-  pdu(stream: RtrStream, pdu: Pdu, _raw: Uint8Array, _offset: number, time: Timestamp | null) {
-    const p = this.#pair(stream.connection);
-    const c = this.#conn(p, stream.connection);
+  pdu(stream: RtrStream, pdu: Pdu, _at: PduBytes, time: Timestamp | null) {
+    let p: PairState, c: ConnState;
+    if (this.#lastConn === stream.connection) {
+      p = this.#lastPair!;
+      c = this.#lastState!;
+    } else {
+      p = this.#pair(stream.connection);
+      c = this.#conn(p, stream.connection);
+      this.#lastConn = stream.connection;
+      this.#lastPair = p;
+      this.#lastState = c;
+    }
     const v = c.version;
     if (stream.direction === "router") {
       if (pdu.type !== 1 && pdu.type !== 2 && pdu.type !== 10) {
@@ -621,6 +633,7 @@ export class ProtocolChecker implements CaptureHandler {
   connectionEnd(connection: RtrConnection) {
     const p = this.#pair(connection);
     p.conns.delete(connection);
+    if (this.#lastConn === connection) this.#lastConn = null;
   }
 }
 

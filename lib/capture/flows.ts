@@ -6,8 +6,8 @@
  * in capture order.
  */
 import type { Pdu } from "../wire/mod.ts";
-import { TcpFlag, type TcpSegment } from "./frame.ts";
-import { type MalformedSpan, PduScanner } from "./pdu_scanner.ts";
+import { addressText, TcpFlag, type TcpSegment } from "./frame.ts";
+import { type MalformedSpan, type PduBytes, PduScanner } from "./pdu_scanner.ts";
 import { TcpReassembler } from "./tcp_reassembler.ts";
 import type { Timestamp } from "./timestamp.ts";
 
@@ -38,8 +38,8 @@ export interface RtrStream {
 
 /** Receives everything found in a capture, in capture order. */
 export interface CaptureHandler {
-  /** A decoded PDU; `raw` is valid during the call. */
-  pdu(stream: RtrStream, pdu: Pdu, raw: Uint8Array, offset: number, time: Timestamp | null): void;
+  /** A decoded PDU; `at` says where its bytes are (valid during the call only). */
+  pdu(stream: RtrStream, pdu: Pdu, at: PduBytes, time: Timestamp | null): void;
   /** Bytes that are not a valid PDU. */
   malformed(stream: RtrStream, span: MalformedSpan, time: Timestamp | null): void;
   /** Bytes missing from the capture. */
@@ -56,8 +56,14 @@ interface Side {
 
 interface Conn {
   info: RtrConnection;
+  /** Key in the connection map. */
+  key: string;
   /** Endpoint text of the router side. */
   routerEp: string;
+  routerAddr: Uint8Array;
+  routerPort: number;
+  cacheAddr: Uint8Array;
+  cachePort: number;
   router: Side;
   cache: Side;
   time: Timestamp | null;
@@ -69,12 +75,32 @@ function endpoint(family: 4 | 6, addr: string, port: number): string {
   return family === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** True when `seg` goes router → cache on `c`, false for cache → router, null for neither. */
+function matches(c: Conn, seg: TcpSegment): boolean | null {
+  if (
+    seg.srcPort === c.routerPort && seg.dstPort === c.cachePort &&
+    sameBytes(seg.srcAddr, c.routerAddr) && sameBytes(seg.dstAddr, c.cacheAddr)
+  ) return true;
+  if (
+    seg.srcPort === c.cachePort && seg.dstPort === c.routerPort &&
+    sameBytes(seg.srcAddr, c.cacheAddr) && sameBytes(seg.dstAddr, c.routerAddr)
+  ) return false;
+  return null;
+}
+
 /** Tracks the RTR connections of one capture file. */
 export class FlowTable {
   #handler: CaptureHandler;
   #ports: Set<number>;
   #file: string;
   #conns = new Map<string, Conn>();
+  #last: Conn | null = null;
   #next = 1;
   /** The current packet's time, for events raised while it is processed. */
   #time: Timestamp | null = null;
@@ -97,41 +123,60 @@ export class FlowTable {
   /** Feed one TCP segment (already filtered by `wanted`). */
   segment(seg: TcpSegment, time: Timestamp | null): void {
     this.#time = time;
-    const src = endpoint(seg.family, seg.src, seg.srcPort);
-    const dst = endpoint(seg.family, seg.dst, seg.dstPort);
-    const key = src < dst ? `${src} ${dst}` : `${dst} ${src}`;
-    let c = this.#conns.get(key);
+    // Fast path: the connection of the previous segment, in either direction.
+    let c: Conn | undefined = this.#last ?? undefined;
+    let fromRouter = c ? matches(c, seg) : null;
+    let src = "", key = "";
+    if (fromRouter === null) {
+      src = endpoint(seg.family, addressText(seg.srcAddr), seg.srcPort);
+      const dst = endpoint(seg.family, addressText(seg.dstAddr), seg.dstPort);
+      key = src < dst ? `${src} ${dst}` : `${dst} ${src}`;
+      c = this.#conns.get(key);
+      fromRouter = c ? src === c.routerEp : null;
+    }
     const syn = (seg.flags & TcpFlag.Syn) !== 0;
     const ack = (seg.flags & TcpFlag.Ack) !== 0;
     if (c && syn && !ack) {
       // A new connection on the same port pair (or a retransmitted SYN).
-      const r = src === c.routerEp ? c.router.reasm : c.cache.reasm;
-      if (c.closed || src !== c.routerEp || (r.isn !== -1 && r.isn !== seg.seq)) {
+      const r = fromRouter ? c.router.reasm : c.cache.reasm;
+      if (c.closed || !fromRouter || (r.isn !== -1 && r.isn !== seg.seq)) {
         this.#close(c);
-        this.#conns.delete(key);
+        this.#conns.delete(c.key);
         c = undefined;
       }
     }
     if (!c) {
       if (seg.payload.length === 0 && seg.missing === 0 && !syn) return;
+      if (!key) {
+        src = endpoint(seg.family, addressText(seg.srcAddr), seg.srcPort);
+        const dst = endpoint(seg.family, addressText(seg.dstAddr), seg.dstPort);
+        key = src < dst ? `${src} ${dst}` : `${dst} ${src}`;
+      }
       let srcIsRouter: boolean;
       if (syn) srcIsRouter = !ack;
       else {
         const s = this.#ports.has(seg.srcPort), d = this.#ports.has(seg.dstPort);
         srcIsRouter = s === d ? seg.dstPort < seg.srcPort : d;
       }
-      const routerEp = srcIsRouter ? src : dst;
-      const cacheEp = srcIsRouter ? dst : src;
+      const srcText = addressText(seg.srcAddr), dstText = addressText(seg.dstAddr);
+      const dstEp = endpoint(seg.family, dstText, seg.dstPort);
+      const routerEp = srcIsRouter ? src : dstEp;
+      const cacheEp = srcIsRouter ? dstEp : src;
       const info: RtrConnection = {
         id: this.#next++,
         flow: `${routerEp}>${cacheEp}`,
-        router: srcIsRouter ? seg.src : seg.dst,
-        cache: srcIsRouter ? seg.dst : seg.src,
+        router: srcIsRouter ? srcText : dstText,
+        cache: srcIsRouter ? dstText : srcText,
         file: this.#file,
       };
       c = {
         info,
+        key,
         routerEp,
+        routerAddr: (srcIsRouter ? seg.srcAddr : seg.dstAddr).slice(),
+        routerPort: srcIsRouter ? seg.srcPort : seg.dstPort,
+        cacheAddr: (srcIsRouter ? seg.dstAddr : seg.srcAddr).slice(),
+        cachePort: srcIsRouter ? seg.dstPort : seg.srcPort,
         router: this.#side(info, "router"),
         cache: this.#side(info, "cache"),
         time,
@@ -139,15 +184,18 @@ export class FlowTable {
         rst: false,
       };
       this.#conns.set(key, c);
+      fromRouter = srcIsRouter;
     }
+    this.#last = c;
     if (c.closed) return;
     c.time = time;
-    const side = src === c.routerEp ? c.router : c.cache;
+    const side = fromRouter ? c.router : c.cache;
     side.reasm.segment(seg.seq, seg.flags, seg.payload, seg.missing);
     if ((seg.flags & TcpFlag.Rst) !== 0) {
       c.rst = true;
       this.#close(c);
     } else if (
+      (seg.flags & TcpFlag.Fin) !== 0 &&
       c.router.reasm.fin >= 0 && c.cache.reasm.fin >= 0 &&
       c.router.reasm.pendingBytes === 0 && c.cache.reasm.pendingBytes === 0 &&
       c.router.reasm.offset >= c.router.reasm.fin && c.cache.reasm.offset >= c.cache.reasm.fin
@@ -160,7 +208,7 @@ export class FlowTable {
     const stream: RtrStream = { connection: info, direction };
     const h = this.#handler;
     const scanner = new PduScanner({
-      pdu: (pdu, raw, offset) => h.pdu(stream, pdu, raw, offset, this.#time),
+      pdu: (pdu, at) => h.pdu(stream, pdu, at, this.#time),
       malformed: (span) => h.malformed(stream, span, this.#time),
     });
     const reasm = new TcpReassembler({
@@ -189,5 +237,6 @@ export class FlowTable {
   finish(): void {
     for (const c of this.#conns.values()) this.#close(c);
     this.#conns.clear();
+    this.#last = null;
   }
 }

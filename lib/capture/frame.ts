@@ -23,12 +23,12 @@ export const LinkType = {
 /** TCP flag bits. */
 export const TcpFlag = { Fin: 1, Syn: 2, Rst: 4, Psh: 8, Ack: 16 } as const;
 
-/** A TCP segment taken out of a frame; `payload` is a view into the frame. */
+/** A TCP segment taken out of a frame; the byte fields are views into the frame. */
 export interface TcpSegment {
   family: 4 | 6;
-  /** Source and destination addresses as text (IPv6 compressed). */
-  src: string;
-  dst: string;
+  /** Source and destination addresses (4 or 16 bytes; addressText() makes text of them). */
+  srcAddr: Uint8Array;
+  dstAddr: Uint8Array;
   srcPort: number;
   dstPort: number;
   seq: number;
@@ -40,13 +40,11 @@ export interface TcpSegment {
   missing: number;
 }
 
-function ipv4Text(b: Uint8Array, o: number): string {
-  return `${b[o]}.${b[o + 1]}.${b[o + 2]}.${b[o + 3]}`;
-}
-
-function ipv6Text(v: DataView, o: number): string {
+/** Text of a 4- or 16-byte address (IPv6 per RFC 5952). */
+export function addressText(b: Uint8Array): string {
+  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
   const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push(v.getUint16(o + 2 * i));
+  for (let i = 0; i < 8; i++) g.push((b[2 * i] << 8) | b[2 * i + 1]);
   let bs = -1, bl = 0;
   for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
@@ -68,28 +66,28 @@ function ipv6Text(v: DataView, o: number): string {
 }
 
 /** Offset of the IP header in a frame of `linkType`, or -1 when it carries no IP. */
-function ipOffset(linkType: number, b: Uint8Array, v: DataView): number {
+function ipOffset(linkType: number, b: Uint8Array): number {
   switch (linkType) {
     case LinkType.Ethernet: {
       if (b.length < 14) return -1;
       let off = 12;
-      let type = v.getUint16(off);
+      let type = (b[off] << 8) | b[off + 1];
       // 802.1Q, 802.1ad and the old QinQ tag types, any depth.
       while ((type === 0x8100 || type === 0x88a8 || type === 0x9100) && off + 6 <= b.length) {
         off += 4;
-        type = v.getUint16(off);
+        type = (b[off] << 8) | b[off + 1];
       }
       if (type !== 0x0800 && type !== 0x86dd) return -1;
       return off + 2;
     }
     case LinkType.LinuxSll: {
       if (b.length < 16) return -1;
-      const type = v.getUint16(14);
+      const type = (b[14] << 8) | b[15];
       return type === 0x0800 || type === 0x86dd ? 16 : -1;
     }
     case LinkType.LinuxSll2: {
       if (b.length < 20) return -1;
-      const type = v.getUint16(0);
+      const type = (b[0] << 8) | b[1];
       return type === 0x0800 || type === 0x86dd ? 20 : -1;
     }
     case LinkType.Null:
@@ -117,26 +115,25 @@ export function decodeFrame(
   b: Uint8Array,
   wanted?: (srcPort: number, dstPort: number) => boolean,
 ): TcpSegment | null {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const ip = ipOffset(linkType, b, v);
+  const ip = ipOffset(linkType, b);
   if (ip < 0 || ip >= b.length) return null;
   const ver = b[ip] >> 4;
   let family: 4 | 6, tcp: number, ipEnd: number;
   if (ver === 4) {
     if (ip + 20 > b.length) return null;
     const ihl = (b[ip] & 15) * 4;
-    const total = v.getUint16(ip + 2);
+    const total = (b[ip + 2] << 8) | b[ip + 3];
     if (ihl < 20 || total < ihl || ip + ihl > b.length) return null;
     if (b[ip + 9] !== 6) return null;
     // Fragments are not reassembled: a first fragment still holds the TCP header and the start
     // of the payload (the rest becomes a gap); later fragments are dropped.
-    if ((v.getUint16(ip + 6) & 0x1fff) !== 0) return null;
+    if ((((b[ip + 6] << 8) | b[ip + 7]) & 0x1fff) !== 0) return null;
     family = 4;
     tcp = ip + ihl;
     ipEnd = ip + total;
   } else if (ver === 6) {
     if (ip + 40 > b.length) return null;
-    const plen = v.getUint16(ip + 4);
+    const plen = (b[ip + 4] << 8) | b[ip + 5];
     let next = b[ip + 6];
     let p = ip + 40;
     // Hop-by-hop, routing, destination options, AH; a fragment header ends it.
@@ -165,19 +162,19 @@ export function decodeFrame(
   if (tcp + 20 > b.length || tcp + 20 > ipEnd) return null;
   const doff = (b[tcp + 12] >> 4) * 4;
   if (doff < 20 || tcp + doff > b.length || tcp + doff > ipEnd) return null;
-  const srcPort = v.getUint16(tcp), dstPort = v.getUint16(tcp + 2);
+  const srcPort = (b[tcp] << 8) | b[tcp + 1], dstPort = (b[tcp + 2] << 8) | b[tcp + 3];
   if (wanted && !wanted(srcPort, dstPort)) return null;
   const start = tcp + doff;
   // Ethernet pads short frames and may carry a trailing FCS: the IP length says where data ends.
   const end = Math.min(ipEnd, b.length);
   return {
     family,
-    src: family === 4 ? ipv4Text(b, ip + 12) : ipv6Text(v, ip + 8),
-    dst: family === 4 ? ipv4Text(b, ip + 16) : ipv6Text(v, ip + 24),
+    srcAddr: family === 4 ? b.subarray(ip + 12, ip + 16) : b.subarray(ip + 8, ip + 24),
+    dstAddr: family === 4 ? b.subarray(ip + 16, ip + 20) : b.subarray(ip + 24, ip + 40),
     srcPort,
     dstPort,
-    seq: v.getUint32(tcp + 4),
-    ack: v.getUint32(tcp + 8),
+    seq: ((b[tcp + 4] << 24) | (b[tcp + 5] << 16) | (b[tcp + 6] << 8) | b[tcp + 7]) >>> 0,
+    ack: ((b[tcp + 8] << 24) | (b[tcp + 9] << 16) | (b[tcp + 10] << 8) | b[tcp + 11]) >>> 0,
     flags: b[tcp + 13],
     payload: b.subarray(start, end),
     missing: ipEnd > b.length ? ipEnd - b.length : 0,

@@ -39,10 +39,34 @@ export interface MalformedSpan {
   cause: "data" | "gap" | "end";
 }
 
+/**
+ * Where the bytes of a decoded PDU are. The scanner reuses one instance for every PDU (a view
+ * per PDU would cost more than the decoding): read it during the callback, copy what you keep.
+ */
+export class PduBytes {
+  /** Buffer holding the PDU. */
+  bytes: Uint8Array = new Uint8Array(0);
+  /** Index of the PDU's first byte in `bytes`, and one past its last. */
+  start = 0;
+  end = 0;
+  /** Stream offset of the PDU's first byte. */
+  offset = 0;
+
+  /** Length of the PDU in bytes. */
+  get length(): number {
+    return this.end - this.start;
+  }
+
+  /** A view of the PDU's bytes (valid during the callback only). */
+  view(): Uint8Array {
+    return this.bytes.subarray(this.start, this.end);
+  }
+}
+
 /** Receives what the scanner finds. */
 export interface PduScannerSink {
-  /** A decoded PDU at stream offset `offset`; `raw` is valid during the call. */
-  pdu(pdu: Pdu, raw: Uint8Array, offset: number): void;
+  /** A decoded PDU; `at` says where its bytes are (valid during the call). */
+  pdu(pdu: Pdu, at: PduBytes): void;
   malformed(span: MalformedSpan): void;
 }
 
@@ -141,6 +165,7 @@ export class PduScanner {
   /** Stream offset of `#pending[0]` (or of the next byte when nothing is pending). */
   #pendOff = 0;
   #skip: Skip | null = null;
+  #at = new PduBytes();
   /** PDUs decoded. */
   pdus = 0;
   /** Malformed spans reported. */
@@ -318,6 +343,8 @@ export class PduScanner {
     const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
     const n = b.length;
     const sink = this.#sink;
+    const at = this.#at;
+    at.bytes = b;
     let p = 0;
     for (;;) {
       if (!this.#skip) {
@@ -341,7 +368,10 @@ export class PduScanner {
             continue;
           }
           this.pdus++;
-          sink.pdu(pdu, b.subarray(p, p + len), base + p);
+          at.start = p;
+          at.end = p + len;
+          at.offset = base + p;
+          sink.pdu(pdu, at);
           p += len;
         }
         if (!this.#skip) return p;

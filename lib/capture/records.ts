@@ -8,9 +8,17 @@
 import { errorName, type Pdu, pduName } from "../wire/mod.ts";
 import { formatIpv4, formatIpv6, toBase64, toHex } from "../model/mod.ts";
 import type { RtrStream } from "./flows.ts";
-import type { MalformedSpan } from "./pdu_scanner.ts";
-import { formatTimestamp, type Timestamp } from "./timestamp.ts";
-import { AsciiBuffer, bytesOf } from "./ascii_buffer.ts";
+import type { MalformedSpan, PduBytes } from "./pdu_scanner.ts";
+import { formatTimestamp, secondsPrefix, type Timestamp } from "./timestamp.ts";
+import {
+  AsciiBuffer,
+  bytesOf,
+  putBytes,
+  putIpv4,
+  putIpv6,
+  putPadded,
+  putUint,
+} from "./ascii_buffer.ts";
 
 /** Lower-case hex of bytes. */
 export function hex(b: Uint8Array): string {
@@ -106,43 +114,41 @@ export function damagedLine(file: string, format: string, offset: number, messag
 }
 
 const B = {
-  pduHead: bytesOf('{"type":"pdu"'),
-  version: bytesOf(',"version":'),
-  announce: bytesOf(',"action":"announce","prefix":"'),
-  withdraw: bytesOf(',"action":"withdraw","prefix":"'),
   maxLength: bytesOf('","maxLength":'),
   asn: bytesOf(',"asn":'),
   hostBits: bytesOf(',"hostBits":true'),
   end: bytesOf("}\n"),
 };
-/** `,"pduType":N,"name":"…"` for every type number. */
-const TYPE_NAME: Uint8Array[] = Array.from(
-  { length: 256 },
-  (_, i) => bytesOf(`,"pduType":${i},"name":${JSON.stringify(pduName(i))}`),
-);
+
+/** `,"version":V,"pduType":T,"name":"…"` (+ `,"action":"…","prefix":"` for prefixes), cached. */
+const TAILS: Uint8Array[] = [];
+function tail(version: number, type: number, announce: number): Uint8Array {
+  const k = (((version & 255) << 8) | type) * 2 + announce;
+  let t = TAILS[k];
+  if (!t) {
+    const action = type === 4 || type === 6
+      ? `,"action":"${announce ? "announce" : "withdraw"}","prefix":"`
+      : "";
+    t = bytesOf(`,"version":${version},"pduType":${type},"name":${NAME_JSON[type]}${action}`);
+    TAILS[k] = t;
+  }
+  return t;
+}
 
 /** A CaptureHandler that renders every event as an NDJSON line into a byte buffer. */
 export class RecordCollector {
   #out = new AsciiBuffer();
   #withFile: boolean;
   #lastStream: RtrStream | null = null;
-  #lastTime: Timestamp | null | undefined = undefined;
-  #common = "";
-  #commonBytes: Uint8Array = new Uint8Array(0);
+  /** `{"type":"pdu"` and the stream's fields before the time. */
+  #streamHead: Uint8Array = new Uint8Array(0);
+  #lastSec = NaN;
+  #secBytes: Uint8Array = new Uint8Array(0);
   /** Counts by record type. */
   counts = { pdu: 0, malformed: 0, gap: 0 };
 
   constructor(opts: { withFile?: boolean } = {}) {
     this.#withFile = opts.withFile ?? false;
-  }
-
-  #fields(stream: RtrStream, time: Timestamp | null): void {
-    if (stream !== this.#lastStream || time !== this.#lastTime) {
-      this.#lastStream = stream;
-      this.#lastTime = time;
-      this.#common = streamFields(stream, time, this.#withFile);
-      this.#commonBytes = bytesOf(this.#common);
-    }
   }
 
   /** Append a line of text (already ending in a newline). */
@@ -172,41 +178,66 @@ export class RecordCollector {
     return s;
   }
 
-  pdu(stream: RtrStream, pdu: Pdu, _raw: Uint8Array, _offset: number, time: Timestamp | null) {
-    this.counts.pdu++;
-    this.#fields(stream, time);
-    const o = this.#out;
-    o.bytes(B.pduHead);
-    o.bytes(this.#commonBytes);
-    o.bytes(B.version);
-    o.uint(pdu.version);
-    o.bytes(TYPE_NAME[pdu.type]);
-    if (pdu.type === 4 || pdu.type === 6) {
-      o.bytes((pdu.flags & 1) ? B.announce : B.withdraw);
-      if (pdu.type === 4) o.ipv4(pdu.addr[0]);
-      else o.ipv6(pdu.addr);
-      o.buf[o.pos++] = 47;
-      o.uint(pdu.prefixLength);
-      o.bytes(B.maxLength);
-      o.uint(pdu.maxLength);
-      o.bytes(B.asn);
-      o.uint(pdu.asn);
-      if (pdu.hostBits) o.bytes(B.hostBits);
-    } else {
-      o.text(pduFields(pdu));
+  /** Write `{"type":"pdu"`, the stream fields and the time. */
+  #head(buf: Uint8Array, p: number, stream: RtrStream, time: Timestamp | null): number {
+    if (stream !== this.#lastStream) {
+      this.#lastStream = stream;
+      this.#streamHead = bytesOf(`{"type":"pdu"${streamFields(stream, null, this.#withFile)}`);
     }
+    p = putBytes(buf, p, this.#streamHead);
+    if (!time) return p;
+    // Packets of one second share the date; only the fraction changes.
+    if (time.sec !== this.#lastSec) {
+      this.#lastSec = time.sec;
+      this.#secBytes = bytesOf(`,"time":"${secondsPrefix(time.sec)}`);
+    }
+    p = putBytes(buf, p, this.#secBytes);
+    p = time.digits === 9
+      ? putPadded(buf, p, time.nsec, 9)
+      : putPadded(buf, p, Math.floor(time.nsec / 1000), 6);
+    buf[p] = 90; // Z
+    buf[p + 1] = 34; // "
+    return p + 2;
+  }
+
+  pdu(stream: RtrStream, pdu: Pdu, _at: PduBytes, time: Timestamp | null) {
+    this.counts.pdu++;
+    const o = this.#out;
+    o.ensure(512);
+    const buf = o.buf;
+    let p = this.#head(buf, o.pos, stream, time);
+    if (pdu.type === 4 || pdu.type === 6) {
+      // The hot path: most records of a capture are prefixes.
+      p = putBytes(buf, p, tail(pdu.version, pdu.type, pdu.flags & 1));
+      p = pdu.type === 4 ? putIpv4(buf, p, pdu.addr[0]) : putIpv6(buf, p, pdu.addr);
+      buf[p++] = 47;
+      p = putUint(buf, p, pdu.prefixLength);
+      p = putBytes(buf, p, B.maxLength);
+      p = putUint(buf, p, pdu.maxLength);
+      p = putBytes(buf, p, B.asn);
+      p = putUint(buf, p, pdu.asn);
+      if (pdu.hostBits) p = putBytes(buf, p, B.hostBits);
+      buf[p++] = 125;
+      buf[p++] = 10;
+      o.pos = p;
+      return;
+    }
+    o.pos = putBytes(buf, p, tail(pdu.version, pdu.type, 0));
+    o.text(pduFields(pdu));
     o.bytes(B.end);
+  }
+
+  #common(stream: RtrStream, time: Timestamp | null): string {
+    return streamFields(stream, time, this.#withFile);
   }
 
   malformed(stream: RtrStream, span: MalformedSpan, time: Timestamp | null) {
     this.counts.malformed++;
-    this.#fields(stream, time);
-    this.#out.text(malformedLine(this.#common, span));
+    this.#out.text(malformedLine(this.#common(stream, time), span));
   }
 
   gap(stream: RtrStream, offset: number, length: number, time: Timestamp | null) {
     this.counts.gap++;
-    this.#fields(stream, time);
-    this.#out.text(gapLine(this.#common, offset, length));
+    this.#out.text(gapLine(this.#common(stream, time), offset, length));
   }
 }

@@ -13,7 +13,7 @@ import { ClientSession, type SyncResult, type Timers } from "../session.ts";
 import { decodePdu, ErrorCode, MAX_VERSION, type Pdu } from "../wire/mod.ts";
 import type { PayloadTable } from "../model/mod.ts";
 import type { CaptureHandler, RtrConnection, RtrStream } from "./flows.ts";
-import type { MalformedSpan } from "./pdu_scanner.ts";
+import type { MalformedSpan, PduBytes } from "./pdu_scanner.ts";
 import type { Timestamp } from "./timestamp.ts";
 
 /** The table one stream ended with, and how it got there. */
@@ -58,6 +58,7 @@ function toDate(t: Timestamp | null): Date | null {
 /** A CaptureHandler that rebuilds the table of every stream. */
 export class TableReplayer implements CaptureHandler {
   #pairs = new Map<string, PairState>();
+  #last: PairState | null = null;
 
   #key(c: RtrConnection): { key: string; source: string } {
     if (c.flow === null) return { key: `file ${c.file}`, source: c.file };
@@ -67,6 +68,15 @@ export class TableReplayer implements CaptureHandler {
   }
 
   #state(c: RtrConnection): PairState {
+    // Fast path: the same connection as last time (every PDU of a stream).
+    const last = this.#last;
+    if (last && last.connection === c) return last;
+    const st = this.#lookup(c);
+    this.#last = st;
+    return st;
+  }
+
+  #lookup(c: RtrConnection): PairState {
     const { key, source } = this.#key(c);
     let st = this.#pairs.get(key);
     if (!st) {
@@ -103,7 +113,7 @@ export class TableReplayer implements CaptureHandler {
     return st;
   }
 
-  pdu(stream: RtrStream, pdu: Pdu, raw: Uint8Array, _offset: number, time: Timestamp | null) {
+  pdu(stream: RtrStream, pdu: Pdu, at: PduBytes, time: Timestamp | null) {
     const st = this.#state(stream.connection);
     if (st.dropped) return;
     const s = st.session;
@@ -129,8 +139,9 @@ export class TableReplayer implements CaptureHandler {
         s.resetQuery();
       }
     }
-    if (st.guessed) st.guessed.push(raw.slice());
-    const ev = s.receive(pdu, raw);
+    if (st.guessed) st.guessed.push(at.view().slice());
+    // No raw bytes: they only go into Error Reports, which a replay never sends.
+    const ev = s.receive(pdu);
     this.#event(st, ev, time, pdu);
   }
 

@@ -72,9 +72,24 @@ async function openInput(name: string): Promise<Input> {
     throw new InputError(`Cannot open ${name}: ${why}`);
   }
   let closed = false;
+  // Large reads: a replay is I/O-light per byte, so per-chunk costs show.
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const buf = new Uint8Array(1 << 20);
+      let n: number | null;
+      try {
+        n = await file.read(buf);
+      } catch (e) {
+        controller.error(e);
+        return;
+      }
+      if (n === null) controller.close();
+      else controller.enqueue(buf.subarray(0, n));
+    },
+  });
   return {
     name,
-    stream: file.readable,
+    stream,
     close: () => {
       if (closed) return;
       closed = true;

@@ -8,7 +8,7 @@ import { response, v4, wire } from "./replay_helpers.ts";
 function scan(chunks: Uint8Array[], gaps: Map<number, number> = new Map()) {
   const out: (string | MalformedSpan)[] = [];
   const s = new PduScanner({
-    pdu: (p, _raw, off) => out.push(`${off} ${p.type}`),
+    pdu: (p, at) => out.push(`${at.offset} ${p.type}`),
     malformed: (m) => out.push(m),
   });
   let off = 0;

@@ -51,8 +51,8 @@ async function collect(
   const seen: Seen[] = [];
   let gaps = 0, malformed = 0;
   const h: CaptureHandler = {
-    pdu: (s: RtrStream, pdu, raw, _o, time) =>
-      seen.push({ direction: s.direction, pdu, length: raw.length, time }),
+    pdu: (s: RtrStream, pdu, at, time) =>
+      seen.push({ direction: s.direction, pdu, length: at.length, time }),
     malformed: () => malformed++,
     gap: () => gaps++,
   };
