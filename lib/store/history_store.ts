@@ -374,8 +374,9 @@ export class HistoryStore {
       this.#table = null;
       return null;
     }
-    this.#table = await readTableFile(this.path(TABLE_FILE));
-    return this.#table;
+    const loaded = await readTableFile(this.path(TABLE_FILE));
+    this.#table = loaded.table;
+    return loaded.table;
   }
 
   /**
@@ -426,6 +427,8 @@ export class HistoryStore {
         refresh: rec.timers.refresh,
         retry: rec.timers.retry,
         expire: rec.timers.expire,
+        generated: rec.time,
+        reset: rec.reset,
       });
       await tf.commit();
     } catch (e) {
