@@ -66,7 +66,8 @@ export function parseIpv4(s: string): number | null {
   if (parts.length !== 4) return null;
   let w = 0;
   for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return null;
+    // No leading zeros: "010" is octal to inet_aton and rejected by inet_pton.
+    if (!/^(0|[1-9]\d{0,2})$/.test(p)) return null;
     const n = Number(p);
     if (n > 255) return null;
     w = w * 256 + n;
@@ -80,13 +81,14 @@ export function parseIpv6(s: string): number[] | null {
   let groups: number[] = [];
   const dbl = s.indexOf("::");
   if (dbl !== s.lastIndexOf("::")) return null;
-  const parseGroups = (part: string): number[] | null => {
+  // An embedded IPv4 address may only be the last 32 bits (`tail` is the text's final part).
+  const parseGroups = (part: string, tail: boolean): number[] | null => {
     if (part === "") return [];
     const out: number[] = [];
     const items = part.split(":");
     for (let i = 0; i < items.length; i++) {
       const it = items[i];
-      if (i === items.length - 1 && it.includes(".")) {
+      if (tail && i === items.length - 1 && it.includes(".")) {
         const v4 = parseIpv4(it);
         if (v4 === null) return null;
         out.push(v4 >>> 16, v4 & 0xffff);
@@ -98,12 +100,12 @@ export function parseIpv6(s: string): number[] | null {
     return out;
   };
   if (dbl >= 0) {
-    const head = parseGroups(s.slice(0, dbl));
-    const tail = parseGroups(s.slice(dbl + 2));
+    const head = parseGroups(s.slice(0, dbl), false);
+    const tail = parseGroups(s.slice(dbl + 2), true);
     if (!head || !tail || head.length + tail.length > 7) return null;
     groups = [...head, ...new Array(8 - head.length - tail.length).fill(0), ...tail];
   } else {
-    const all = parseGroups(s);
+    const all = parseGroups(s, true);
     if (!all || all.length !== 8) return null;
     groups = all;
   }
