@@ -31,7 +31,8 @@ const HELP = `Usage: rtr diff A B [options]
 
 What changed from A to B. A and B are each:
   a serial recorded in the history directory   380
-  a table file (rpki-client / rtrdump / Routinator / RTRTR / GoRTR / rtrclient JSON, CSV)
+  a table file (rpki-client / rtrdump / Routinator / RTRTR / GoRTR / rtrclient JSON, CSV,
+  our NDJSON, gzipped or not; - reads standard input)
   a cache to sync with now                     HOST:PORT or [IPv6]:PORT
 
 Between two serials the recorded deltas are composed; across a reset the full tables are
@@ -59,7 +60,7 @@ Exit codes: 0 same, 1 different, 2 trouble (usage, unreadable input, unknown ser
 type Operand =
   | { kind: "serial"; text: string; serial: number }
   | { kind: "file"; text: string; path: string }
-  | { kind: "cache"; text: string; host: string; port: number };
+  | { kind: "cache"; text: string };
 
 const CACHE_RE = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9._-]+)):(\d{1,5})$/;
 
@@ -69,6 +70,7 @@ async function classify(text: string): Promise<Operand> {
     if (n > 0xffffffff) throw new UsageError(`Serial ${text} is above 4294967295`);
     return { kind: "serial", text, serial: n };
   }
+  if (text === "-") return { kind: "file", text, path: "-" };
   try {
     const st = await Deno.stat(text);
     if (st.isDirectory) throw new InputError(`${text} is a directory, not a table file`);
@@ -80,7 +82,7 @@ async function classify(text: string): Promise<Operand> {
   if (m) {
     const port = Number(m[3]);
     if (port < 1 || port > 65535) throw new UsageError(`Port must be 1 to 65535, got ${port}`);
-    return { kind: "cache", text, host: m[1] ?? m[2], port };
+    return { kind: "cache", text };
   }
   throw new InputError(`No such file, serial or cache: ${text}`);
 }
@@ -329,6 +331,9 @@ async function run(args: string[]): Promise<number> {
       );
     }
     const o = parseOptions(p);
+    if (p.positionals[0] === "-" && p.positionals[1] === "-") {
+      throw new UsageError("Only one side can be standard input (-)");
+    }
     const [a, b] = await Promise.all(p.positionals.map(classify));
     const { delta, from, to } = await compute(a, b, o);
     const net = netDiff(delta);

@@ -129,6 +129,12 @@ Deno.test("rtr diff FILE1 FILE2 gives the same net change across dialects, SKI c
       assert.equal(r.stderr, "");
       assert.deepEqual(lines(r.stdout), A_TO_B, `${names[i]} → ${names[(i + 1) % names.length]}`);
     }
+    // Standard input as one side.
+    const stdin = await runRtr(["diff", `${dir}/a.rtrdump.json`, "-"], {
+      stdin: DIALECTS["routinator.json"](B),
+    });
+    assert.equal(stdin.code, 1, stdin.stderr);
+    assert.deepEqual(lines(stdin.stdout), A_TO_B);
     // VRP-only formats: the same VRP changes.
     const vrpChanges = A_TO_B.filter((l) => l.includes('"type":"vrp"'));
     const csv = await runRtr(["diff", `${dir}/a.rpki-client.csv`, `${dir}/b.rtrclient.json`]);
