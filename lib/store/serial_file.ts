@@ -35,6 +35,7 @@
  */
 import { InputError } from "../errors.ts";
 import type { TextSink } from "../cli/io.ts";
+import { writeVrps } from "../formats/text.ts";
 import {
   type Aspa,
   parsePrefix,
@@ -124,27 +125,22 @@ export interface SerialFileContent {
 
 const I2 = "  ", I4 = "    ", I6 = "      ", I8 = "        ";
 
-function prefixLength(prefix: string): number {
-  return Number(prefix.slice(prefix.indexOf("/") + 1));
-}
-
 async function writeVrpList(sink: TextSink, set: VrpSet): Promise<void> {
-  const n = set.size;
-  if (n === 0) {
+  if (set.size === 0) {
     await sink.write("[]");
     return;
   }
   await sink.write("[\n");
-  for (let i = 0; i < n; i++) {
-    const v = set.at(i);
-    const ml = v.maxLength !== prefixLength(v.prefix) ? `,\n${I8}"maxlen": ${v.maxLength}` : "";
-    await sink.write(
-      `${I6}{\n${I8}"ip": "${v.prefix}",\n${I8}"asn": ${v.asn}${ml}\n${I6}}${
-        i + 1 < n ? ",\n" : "\n"
-      }`,
-    );
-  }
-  await sink.write(`${I4}]`);
+  await writeVrps(
+    sink,
+    set,
+    (prefix, length, maxLength, asn) =>
+      `${I6}{\n${I8}"ip": "${prefix}",\n${I8}"asn": ${asn}${
+        maxLength !== length ? `,\n${I8}"maxlen": ${maxLength}` : ""
+      }\n${I6}}`,
+    { sep: ",\n" },
+  );
+  await sink.write(`\n${I4}]`);
 }
 
 /** A list of plain objects at depth 2, exactly as `JSON.stringify(…, null, 2)` lays it out. */
