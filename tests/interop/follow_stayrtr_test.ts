@@ -3,7 +3,14 @@
  * the data dir, resume after kill -9 without a reset, and a reset after the cache restarts.
  */
 import { assertEquals as eq, assertOk } from "../helpers/assert.ts";
-import { requirePeers, startStayRtr, stayRtrJson } from "../helpers/peers.ts";
+import {
+  requirePeers,
+  requireSharedData,
+  runRtr,
+  SHARED,
+  startStayRtr,
+  stayRtrJson,
+} from "../helpers/peers.ts";
 import { spawnRtr } from "../helpers/child_lines.ts";
 
 type Roa = { prefix: string; maxLength: number; asn: number };
@@ -82,6 +89,18 @@ Deno.test("follow streams exactly the change of a rewritten StayRTR file, keeps 
     eq(firstFile.session_id, first.sessionId);
     const table = JSON.parse(await Deno.readTextFile(`${dataDir}/routingtable.json`));
     eq(table.roas.length, B.length);
+    // rtr diff between the first and the last serial gives the same net change.
+    const d = await runRtr(["diff", `${first.serial}`, `${newSync.serial}`, "--data-dir", dataDir]);
+    eq(d.code, 1, d.stderr);
+    eq(recs(d.stdout.trim().split("\n")).map(key).sort(), changed);
+    const same = await runRtr([
+      "diff",
+      `${newSync.serial}`,
+      `${newSync.serial}`,
+      "--data-dir",
+      dataDir,
+    ]);
+    eq([same.code, same.stdout], [0, ""]);
 
     // kill -9, restart on the same data dir: the first sync is a Serial Query answer, not a reset.
     eq(await f.stop("SIGKILL"), 137);
@@ -116,6 +135,8 @@ Deno.test("follow resets when StayRTR restarts with a new session id", async () 
   try {
     await f.waitFor((l) => syncs(l).length >= 1, 20000, "the first sync");
     const first = syncs(f.lines)[0];
+    // StayRTR derives its session id from the start time in seconds: restart in a later second.
+    await new Promise((r) => setTimeout(r, 1500));
     await cache.stop();
     // Same port, new process: StayRTR picks a new session id.
     const { startStayRtrOn } = await import("../helpers/peers.ts");
@@ -138,6 +159,59 @@ Deno.test("follow resets when StayRTR restarts with a new session id", async () 
     eq(again.announced, 0);
     eq(again.withdrawn, 0);
     assertOk(recs(f.lines).some((r) => r.type === "disconnected"));
+  } finally {
+    await f.stop("SIGKILL");
+    await cache.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("follow over two real 2017 VRP sets served in turn: rtr diff between the serials equals the set difference", async () => {
+  if (!requirePeers("stayrtr") || !requireSharedData("vrps_2017_weekly")) return;
+  const setDir = `${SHARED}data/vrps_2017_weekly`;
+  const names = [...Deno.readDirSync(setDir)].map((e) => e.name).filter((n) =>
+    n.endsWith(".json.gz")
+  ).sort();
+  const load = async (name: string): Promise<Roa[]> => {
+    const gz = await Deno.readFile(`${setDir}/${name}`);
+    const text = await new Response(
+      new Blob([gz]).stream().pipeThrough(new DecompressionStream("gzip")),
+    ).text();
+    return JSON.parse(text).roas.map((r: any) => ({
+      prefix: r.prefix,
+      maxLength: r.maxLength,
+      asn: Number(String(r.asn).replace(/^AS/i, "")),
+    }));
+  };
+  const [s1, s2] = [await load(names[7]), await load(names[8])];
+  const dir = await Deno.makeTempDir();
+  const cacheFile = `${dir}/cache.json`, dataDir = `${dir}/data`;
+  await writeCache(cacheFile, s1);
+  const cache = await startStayRtr(cacheFile, ["-refresh", "1", "-rtr.refresh", "1"]);
+  const f = spawnRtr(["follow", `127.0.0.1:${cache.port}`, "--data-dir", dataDir]);
+  try {
+    await f.waitFor((l) => l.some((x) => x.startsWith('{"type":"sync"')), 30000, "the first sync");
+    const first = syncs(f.lines.filter((x) => x.startsWith('{"type":"sync"')))[0];
+    await writeCache(cacheFile, s2);
+    await f.waitFor(
+      (l) => l.some((x) => x.startsWith('{"type":"sync"') && JSON.parse(x).serial !== first.serial),
+      30000,
+      "the second set",
+    );
+    const last = syncs(f.lines.filter((x) => x.startsWith('{"type":"sync"'))).at(-1);
+    const d = await runRtr(["diff", `${first.serial}`, `${last.serial}`, "--data-dir", dataDir], {
+      timeoutMs: 60000,
+    });
+    eq(d.code, 1, d.stderr);
+    const got = d.stdout.trim().split("\n").map((l) => key(JSON.parse(l))).sort();
+    const canon = (r: Roa) => `${r.prefix} ${r.maxLength} ${r.asn}`;
+    const a = new Set(s1.map(canon)), b = new Set(s2.map(canon));
+    const want = [
+      ...[...b].filter((x) => !a.has(x)).map((x) => `announce ${x}`),
+      ...[...a].filter((x) => !b.has(x)).map((x) => `withdraw ${x}`),
+    ].sort();
+    assertOk(want.length > 100, `${want.length} changes`);
+    eq(got, want);
   } finally {
     await f.stop("SIGKILL");
     await cache.stop();
