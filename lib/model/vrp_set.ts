@@ -95,45 +95,23 @@ export class VrpSetBuilder {
       }
     }
     const duplicates: Vrp[] = [];
-    if (!sorted) permuteInPlace(d, radixOrder(d, n));
+    let buf = d;
+    if (!sorted) buf = radixSortRecords(d, n);
     // Drop duplicates (now adjacent) in place.
     let m = 0;
     for (let i = 0; i < n; i++) {
-      if (i > 0 && cmpRec(d, i - 1, d, i) === 0) {
-        duplicates.push(vrpAt(d, i));
+      if (i > 0 && cmpRec(buf, i - 1, buf, i) === 0) {
+        duplicates.push(vrpAt(buf, i));
         continue;
       }
-      if (m !== i) copyRec(d, i, d, m);
+      if (m !== i) copyRec(buf, i, buf, m);
       m++;
     }
-    // Keep the builder's buffer unless most of it would be wasted (a copy would double the peak).
-    const out = d.length > 2 * m * W ? d.slice(0, m * W) : d.subarray(0, m * W);
+    // Keep the buffer unless most of it would be wasted (a copy would double the peak).
+    const out = buf.length > 2 * m * W ? buf.slice(0, m * W) : buf.subarray(0, m * W);
     this.#d = new Uint32Array(16 * W);
     this.#n = 0;
     return { set: new VrpSet(out), duplicates };
-  }
-}
-
-/** Reorder the records of `d` so that slot k holds the record that was at `order[k]`. */
-function permuteInPlace(d: Uint32Array, order: Uint32Array): void {
-  const n = order.length;
-  const done = new Uint8Array(n);
-  const t = new Uint32Array(W);
-  for (let start = 0; start < n; start++) {
-    if (done[start] || order[start] === start) continue;
-    // Follow the cycle: slot k takes from order[k].
-    for (let w = 0; w < W; w++) t[w] = d[start * W + w];
-    let k = start;
-    while (true) {
-      done[k] = 1;
-      const from = order[k];
-      if (from === start) {
-        for (let w = 0; w < W; w++) d[k * W + w] = t[w];
-        break;
-      }
-      copyRec(d, from, d, k);
-      k = from;
-    }
   }
 }
 
@@ -148,70 +126,86 @@ function copyRec(src: Uint32Array, i: number, dst: Uint32Array, j: number): void
   dst[y + 5] = src[x + 5];
 }
 
+/** Digit width of the radix sort: 2048 buckets keep the scatter writes cache-friendly. */
+const RADIX_BITS = 11;
+const RADIX = 1 << RADIX_BITS;
+const RADIX_MASK = RADIX - 1;
+
 /**
- * Record indices in sorted order: IPv4 records first, each family sorted by LSD radix sort on
- * 16-bit digits, least significant key first (ASN, prefix length and maxLength, address words).
- * The key columns travel with the indices so every pass reads sequentially (random reads into
- * the records cost more than the sort itself); a digit equal for every record is skipped.
+ * Sort the first `n` records of `d` (IPv4 first, then address, prefix length, maxLength, ASN)
+ * by LSD radix sort that moves whole records between `d` and one scratch buffer: every pass
+ * reads sequentially and scatters into 2048 buckets, which is far kinder to the caches than
+ * sorting indices and gathering records at random. Returns the buffer holding the result.
  */
-function radixOrder(d: Uint32Array, n: number): Uint32Array {
+function radixSortRecords(d: Uint32Array, n: number): Uint32Array {
+  const tmp = new Uint32Array(n * W);
+  // Stable partition by family into tmp.
   let n4 = 0;
   for (let i = 0; i < n; i++) if (d[i * W] >>> 16 === 0) n4++;
-  const out = new Uint32Array(n);
   let p4 = 0, p6 = n4;
-  for (let i = 0; i < n; i++) {
-    if (d[i * W] >>> 16 === 0) out[p4++] = i;
-    else out[p6++] = i;
+  for (let i = 0; i < n; i++) copyRec(d, i, tmp, d[i * W] >>> 16 === 0 ? p4++ : p6++);
+  // Keys least significant first: [word, bits]; word 0 is meta (prefixLength << 8 | maxLength).
+  const v4: [number, number][] = [[5, 32], [0, 16], [1, 32]];
+  const v6: [number, number][] = [[5, 32], [0, 16], [4, 32], [3, 32], [2, 32], [1, 32]];
+  const count = new Uint32Array(RADIX + 1);
+  const in4 = sortRecords(tmp, d, 0, n4, v4, count);
+  const in6 = sortRecords(tmp, d, n4, n, v6, count);
+  // Both ranges must end in the same buffer: copy the odd one over.
+  if (in4 !== in6) {
+    const [src, dst, from, to] = in4 === tmp ? [tmp, d, 0, n4] : [tmp, d, n4, n];
+    dst.set(src.subarray(from * W, to * W), from * W);
   }
-  sortRange(d, out, 0, n4, [5, 0, 1]);
-  sortRange(d, out, n4, n, [5, 0, 4, 3, 2, 1]);
-  return out;
+  return in4 === in6 ? in4 : d;
 }
 
-/** Sort `idx[from..to)` by the record words `words` (least significant first; word 0 is meta). */
-function sortRange(d: Uint32Array, idx: Uint32Array, from: number, to: number, words: number[]) {
+/**
+ * Sort records [from, to) that are in `a` by `keys`, ping-ponging with `b`; returns the buffer
+ * that holds the sorted range.
+ */
+function sortRecords(
+  a: Uint32Array,
+  b: Uint32Array,
+  from: number,
+  to: number,
+  keys: [number, number][],
+  count: Uint32Array,
+): Uint32Array {
+  let src = a, dst = b;
   const n = to - from;
-  if (n < 2) return;
-  let ix = idx.slice(from, to);
-  let ixT = new Uint32Array(n);
-  // Key columns in LSD order; meta contributes prefixLength << 8 | maxLength (16 bits).
-  const cols = words.map((w) => {
-    const c = new Uint32Array(n);
-    for (let k = 0; k < n; k++) c[k] = w === 0 ? d[ix[k] * W] & 0xffff : d[ix[k] * W + w];
-    return c;
-  });
-  const colsT = words.map(() => new Uint32Array(n));
-  const count = new Uint32Array(65537);
-  const pos = new Uint32Array(n);
-  for (let j = 0; j < words.length; j++) {
-    for (const shift of words[j] === 0 ? [0] : [0, 16]) {
-      const key = cols[j];
+  if (n < 2) return src;
+  for (const [word, bits] of keys) {
+    for (let shift = 0; shift < bits; shift += RADIX_BITS) {
+      const mask = word === 0 ? 0xffff : 0xffffffff;
       count.fill(0);
-      for (let k = 0; k < n; k++) count[((key[k] >>> shift) & 0xffff) + 1]++;
+      for (let i = from; i < to; i++) {
+        count[(((src[i * W + word] & mask) >>> shift) & RADIX_MASK) + 1]++;
+      }
       let same = false;
-      for (let b = 1; b <= 65536; b++) {
-        if (count[b] !== 0) {
-          same = count[b] === n;
+      for (let k = 1; k <= RADIX; k++) {
+        if (count[k] !== 0) {
+          same = count[k] === n;
           break;
         }
       }
       if (same) continue;
-      for (let b = 1; b <= 65536; b++) count[b] += count[b - 1];
-      for (let k = 0; k < n; k++) pos[k] = count[(key[k] >>> shift) & 0xffff]++;
-      for (let k = 0; k < n; k++) ixT[pos[k]] = ix[k];
-      [ix, ixT] = [ixT, ix];
-      for (let c = j; c < words.length; c++) {
-        const src = cols[c], dst = colsT[c];
-        for (let k = 0; k < n; k++) dst[pos[k]] = src[k];
-        cols[c] = dst;
-        colsT[c] = src;
+      count[0] = from;
+      for (let k = 1; k <= RADIX; k++) count[k] += count[k - 1];
+      for (let i = from; i < to; i++) {
+        const x = i * W;
+        const y = count[((src[x + word] & mask) >>> shift) & RADIX_MASK]++ * W;
+        dst[y] = src[x];
+        dst[y + 1] = src[x + 1];
+        dst[y + 2] = src[x + 2];
+        dst[y + 3] = src[x + 3];
+        dst[y + 4] = src[x + 4];
+        dst[y + 5] = src[x + 5];
       }
+      const t = src;
+      src = dst;
+      dst = t;
     }
-    // Column j is no longer needed: let it go.
-    cols[j] = new Uint32Array(0);
-    colsT[j] = new Uint32Array(0);
   }
-  idx.set(ix, from);
+  return src;
 }
 
 /** An immutable, sorted set of VRPs. */
