@@ -292,3 +292,28 @@ Deno.test("VrpSet.indexOfRecord() gives the insertion point of a missing record"
   assert.equal(probe(vrp("11.0.0.0/8", 8, 1)), -2);
   assert.equal(probe(vrp("::/0", 0, 1)), -3);
 });
+
+Deno.test("VrpSetBuilder.build() sorts more than 2^20 records (coarser sort keys)", () => {
+  const rng = new Prng(77);
+  const n = (1 << 20) + 50_000;
+  const b = new VrpSetBuilder(n);
+  const a = [0, 0, 0, 0];
+  for (let i = 0; i < n; i++) {
+    const v6 = (i & 7) === 0;
+    a[0] = v6 ? 0x20010db8 : rng.u32() & 0xfffff000; // IPv6 share a word: long runs to refine
+    a[1] = v6 ? rng.u32() & 0xffff0000 : 0;
+    b.add(v6, a, v6 ? 48 : 20, v6 ? 48 : 24, rng.int(0, 3));
+  }
+  const { set, duplicates } = b.build();
+  assert.equal(set.size + duplicates.length, n);
+  const d = set.data;
+  for (let i = 1; i < set.size; i++) {
+    const x = (i - 1) * W, y = i * W;
+    let c = (d[x] >>> 16) - (d[y] >>> 16);
+    for (let k = 1; c === 0 && k <= 4; k++) c = d[x + k] - d[y + k];
+    if (c === 0) c = ((d[x] >>> 8) & 255) - ((d[y] >>> 8) & 255);
+    if (c === 0) c = (d[x] & 255) - (d[y] & 255);
+    if (c === 0) c = d[x + 5] - d[y + 5];
+    if (c >= 0) assert.fail(`records ${i - 1} and ${i} are out of order or equal`);
+  }
+});
