@@ -5,7 +5,7 @@
  * failures are reported to the cache with an Error Report. It never touches a socket or a clock:
  * the driver (lib/client.ts) feeds it PDUs and carries out what it returns.
  */
-import { DecodeError, PeerError, RtrError } from "./errors.ts";
+import { DecodeError, PeerError, type RtrError } from "./errors.ts";
 import {
   type AspaPdu,
   type EndOfDataPdu,
@@ -29,7 +29,7 @@ import {
   type TableDiff,
   toBase64,
   toHex,
-  VrpSet,
+  type VrpSet,
   VrpSetBuilder,
 } from "./model/mod.ts";
 

@@ -20,7 +20,7 @@ export function prefixAt(d: Uint32Array, x: number): string {
 export type VrpText = (prefix: string, length: number, maxLength: number, asn: number) => string;
 
 /** VRPs per chunk handed to the sink (a chunk is a few hundred KB of text). */
-const CHUNK = 4096;
+const CHUNK = 512;
 
 /**
  * Write one piece of text per VRP of `set` (records `from` to `to`), in set order, `sep`
