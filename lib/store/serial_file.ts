@@ -36,14 +36,8 @@
 import { InputError } from "../errors.ts";
 import type { TextSink } from "../cli/io.ts";
 import { writeVrps } from "../formats/text.ts";
-import {
-  type Aspa,
-  parsePrefix,
-  type RouterKey,
-  type TableDiff,
-  type VrpSet,
-  VrpSetBuilder,
-} from "../model/mod.ts";
+import { TableAccumulator } from "../formats/accumulate.ts";
+import type { Aspa, RouterKey, TableDiff, VrpSet } from "../model/mod.ts";
 
 /** What a name in the history directory says: when, which session, which serial. */
 export interface SerialFileName {
@@ -229,28 +223,15 @@ function listOf(o: unknown, key: string, where: string): unknown[] {
   return v;
 }
 
-function readVrps(items: unknown[], where: string): VrpSet {
-  const b = new VrpSetBuilder(items.length);
+/** VRP entries `{ip, asn, maxlen?}` through formats' fast, checking accumulator. */
+function readVrps(items: unknown[], file: string, kind: string): VrpSet {
+  const acc = new TableAccumulator(`history file ${file}`, items.length);
   for (let i = 0; i < items.length; i++) {
     const e = items[i] as Record<string, unknown>;
-    const at = `${where}[${i}]`;
-    if (typeof e !== "object" || e === null || typeof e.ip !== "string") {
-      bad(at, `expected {"ip": "prefix", "asn": N}`);
-    }
-    let p;
-    try {
-      p = parsePrefix(e.ip);
-    } catch {
-      bad(at, `invalid prefix ${JSON.stringify(e.ip)}`);
-    }
-    const max = p.family === 4 ? 32 : 128;
-    const ml = e.maxlen === undefined || e.maxlen === null ? p.length : e.maxlen;
-    if (typeof ml !== "number" || !Number.isInteger(ml) || ml < p.length || ml > max) {
-      bad(at, `maxlen is ${JSON.stringify(e.maxlen)}, expected ${p.length} to ${max}`);
-    }
-    b.add(p.family === 6, p.addr, p.length, ml, asnOf(e.asn, at));
+    if (typeof e !== "object" || e === null) acc.fail(kind, i, `expected {"ip": …, "asn": …}`);
+    acc.vrp(kind, i, e.ip, undefined, e.maxlen, e.asn);
   }
-  return b.build().set;
+  return acc.finish().vrps;
 }
 
 function readKeys(items: unknown[], where: string): RouterKey[] {
@@ -301,8 +282,8 @@ export function parseSerialFile(text: string, where: string): SerialRecord {
     reset: j.reset as boolean | undefined,
     delta: {
       vrps: {
-        announced: readVrps(listOf(j.routes, "announce", where), `${where}: routes.announce`),
-        withdrawn: readVrps(listOf(j.routes, "withdraw", where), `${where}: routes.withdraw`),
+        announced: readVrps(listOf(j.routes, "announce", where), where, "routes.announce"),
+        withdrawn: readVrps(listOf(j.routes, "withdraw", where), where, "routes.withdraw"),
       },
       routerKeys: {
         announced: readKeys(
