@@ -47,6 +47,8 @@ Deno.test("follow prints the old client's stderr lines, serves metrics and exits
   ]);
   try {
     await f.waitFor((l) => l.some((x) => x.includes('"type":"sync"')), 15000, "the first sync");
+    // The stderr lines follow the history write: wait for them too.
+    await f.waitFor(() => f.stderr().includes("DUMP ROUTES"), 15000, "the DUMP ROUTES line");
     const err = f.stderr();
     assertOk(/^\d{4}-\d{2}-\d{2}-\d{6}: CONNECT 127\.0\.0\.1\.\d+$/m.test(err), err);
     assertOk(/: SESSION 4660 NEW SERIAL none->6$/m.test(err), err);
