@@ -104,13 +104,14 @@ export class VrpSetBuilder {
     }
     const duplicates: Vrp[] = [];
     let m = 0;
-    const out = sorted ? new Uint32Array(n * W) : src;
+    // Compact in place (record i only ever moves down to slot m <= i), then copy once.
+    const out = src;
     for (let i = 0; i < n; i++) {
       if (i > 0 && cmpRec(src, i - 1, src, i) === 0) {
         duplicates.push(vrpAt(src, i));
         continue;
       }
-      if (m !== i || out !== src) out.set(src.subarray(i * W, i * W + W), m * W);
+      if (m !== i) out.copyWithin(m * W, i * W, i * W + W);
       m++;
     }
     this.#d = new Uint32Array(16 * W);
