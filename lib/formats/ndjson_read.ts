@@ -72,9 +72,10 @@ export function readNdjsonBytes(
     if (s.pos >= le) continue;
     try {
       s.scanMembers(KEYS, R);
-      s.ws();
+      let p = s.pos;
+      while (p < le && (b[p] === 0x20 || b[p] === 0x09)) p++;
       if (
-        s.pos === le && stringIs(b, R[0], R[1], VRP) &&
+        p === le && stringIs(b, R[0], R[1], VRP) &&
         (R[2] < 0 || stringIs(b, R[2], R[3], ANNOUNCE)) && R[4] >= 0 && b[R[4]] === 0x22
       ) {
         const asn = R[8] >= 0 ? uintAt(b, R[8], R[9], true) : -1;

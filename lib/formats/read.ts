@@ -11,7 +11,7 @@
 import { InputError } from "../errors.ts";
 import type { PayloadTable } from "../model/mod.ts";
 import { TableAccumulator } from "./accumulate.ts";
-import { readCsvInto } from "./csv_read.ts";
+import { readCsvBytes } from "./csv_read.ts";
 import { asciiBytes, JsonScanner, JsonSyntax, latin1, uintAt } from "./json_scan.ts";
 import { readNdjsonBytes } from "./ndjson_read.ts";
 
@@ -98,7 +98,7 @@ function feed(b: Uint8Array, name: string): Fed {
       ({ dialect, metadata } = readJsonInto(doc, acc, false));
     }
   } else {
-    dialect = readCsvInto(DECODER.decode(b.subarray(start)), acc);
+    dialect = readCsvBytes(b, start, acc);
   }
   return { acc, dialect, metadata };
 }
