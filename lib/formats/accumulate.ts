@@ -73,6 +73,7 @@ function scanPrefix(s: string, bareLength: number): number {
     for (; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c >= 48 && c <= 57) {
+        if (digits > 0 && oct === 0) return -1; // a leading zero ("010"), as parseIpv4
         oct = oct * 10 + c - 48;
         if (++digits > 3 || oct > 255) return -1;
       } else if (c === 46) {
@@ -116,6 +117,7 @@ function scanIpv4Bytes(b: Uint8Array, s: number, e: number, bareLength: number):
   for (; i < e; i++) {
     const c = b[i];
     if (c >= 48 && c <= 57) {
+      if (digits > 0 && oct === 0) return -1; // a leading zero ("010"), as parseIpv4
       oct = oct * 10 + c - 48;
       if (++digits > 3 || oct > 255) return -1;
     } else if (c === 46) {

@@ -10,7 +10,7 @@ import type { TextSink } from "../cli/io.ts";
 import type { PayloadTable } from "../model/mod.ts";
 import type { TableMeta } from "./meta.ts";
 import { headerComment } from "./header.ts";
-import { ascii, type AsciiBuffer, writeVrps } from "./text.ts";
+import { ascii, type AsciiBuffer, writeVrpBytes } from "./text.ts";
 
 const ROUTE = ascii("\troute ");
 const MAX = ascii(" max ");
@@ -45,9 +45,9 @@ export async function writeBird(
     o.buf[o.pos++] = 0x0a;
   };
   await sink.write("\nprotocol static rtr_roa4 {\n\troa4 { table ROAS4; };\n");
-  await writeVrps(sink, table.vrps, route, { to: v4 });
+  await writeVrpBytes(sink, table.vrps, route, { to: v4 });
   await sink.write("}\n\nprotocol static rtr_roa6 {\n\troa6 { table ROAS6; };\n");
-  await writeVrps(sink, table.vrps, route, { from: v4 });
+  await writeVrpBytes(sink, table.vrps, route, { from: v4 });
   await sink.write("}\n");
   if (!hasAspa) return;
   let s = "\nprotocol static rtr_aspa {\n\taspa { table ASPAS; };\n";

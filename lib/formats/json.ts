@@ -7,7 +7,7 @@
 import type { TextSink } from "../cli/io.ts";
 import { type Aspa, type PayloadTable, tableCounts } from "../model/mod.ts";
 import type { TableMeta } from "./meta.ts";
-import { ascii, rfc3339, unixSeconds, writeVrps } from "./text.ts";
+import { ascii, rfc3339, unixSeconds, writeVrpBytes } from "./text.ts";
 
 const ROA_ASN = ascii('{"asn":');
 const ROA_PREFIX = ascii(',"prefix":"');
@@ -54,7 +54,7 @@ export async function writeJson(
   if (table.vrps.size === 0) await sink.write("[]");
   else {
     await sink.write("[\n");
-    await writeVrps(sink, table.vrps, (o, d, x) => {
+    await writeVrpBytes(sink, table.vrps, (o, d, x) => {
       o.raw(ROA_ASN);
       o.uint(d[x + 5]);
       o.raw(ROA_PREFIX);

@@ -17,7 +17,7 @@ import {
   type VrpSet,
 } from "../model/mod.ts";
 import type { TableMeta } from "./meta.ts";
-import { ascii, type AsciiBuffer, rfc3339, writeVrps } from "./text.ts";
+import { ascii, type AsciiBuffer, rfc3339, writeVrpBytes } from "./text.ts";
 
 /** Whether a record adds or removes something. */
 export type Action = "announce" | "withdraw";
@@ -84,7 +84,7 @@ const VRP_ASN = ascii(',"asn":');
 
 async function writeVrpRecords(sink: TextSink, set: VrpSet, action: Action): Promise<void> {
   const head = VRP_HEAD[action];
-  await writeVrps(sink, set, (o: AsciiBuffer, d: Uint32Array, x: number) => {
+  await writeVrpBytes(sink, set, (o: AsciiBuffer, d: Uint32Array, x: number) => {
     o.raw(head);
     o.prefix(d, x);
     o.raw(VRP_MAXLEN);

@@ -9,7 +9,7 @@ import type { TextSink } from "../cli/io.ts";
 import type { PayloadTable } from "../model/mod.ts";
 import type { TableMeta } from "./meta.ts";
 import { headerComment } from "./header.ts";
-import { ascii, writeVrps } from "./text.ts";
+import { ascii, writeVrpBytes } from "./text.ts";
 
 const MAXLEN = ascii(" maxlen ");
 const SOURCE_AS = ascii(" source-as ");
@@ -29,7 +29,7 @@ export async function writeOpenbgpd(
   if (table.vrps.size === 0) await sink.write("# no VRPs: roa-set left out\n");
   else {
     await sink.write("roa-set {\n");
-    await writeVrps(sink, table.vrps, (o, d, x) => {
+    await writeVrpBytes(sink, table.vrps, (o, d, x) => {
       const meta = d[x];
       o.buf[o.pos++] = 0x09;
       o.prefix(d, x);

@@ -1,13 +1,14 @@
 /**
  * Output building blocks shared by the writers: VRP lines written as ASCII bytes straight from
  * packed VrpSet records into a reused buffer (no Vrp objects, no string per VRP), IPv6 text per
- * RFC 5952 §4 (same result as the model's formatIpv6), and times.
+ * RFC 5952 §4–5 (same result as the model's formatIpv6), and times.
  */
 import type { TextSink } from "../cli/io.ts";
-import { type VrpSet, W } from "../model/mod.ts";
+import { formatIpv4, formatIpv6, type VrpSet, W } from "../model/mod.ts";
 
 const HEX = new Uint8Array([..."0123456789abcdef"].map((c) => c.charCodeAt(0)));
 const GROUPS = new Int32Array(8);
+const MAPPED = ascii("::ffff:");
 /** ASCII digits of 0..999, three bytes packed per entry (hundreds, tens, ones). */
 const SMALL = Int32Array.from(
   { length: 1000 },
@@ -74,17 +75,24 @@ export class AsciiBuffer {
   prefix(d: Uint32Array, x: number): void {
     const meta = d[x];
     if (meta >>> 16 === 0) {
-      const w = d[x + 1];
-      this.uint(w >>> 24);
-      this.buf[this.pos++] = 46;
-      this.uint((w >>> 16) & 255);
-      this.buf[this.pos++] = 46;
-      this.uint((w >>> 8) & 255);
-      this.buf[this.pos++] = 46;
-      this.uint(w & 255);
+      this.#ipv4(d[x + 1]);
+    } else if (d[x + 1] === 0 && d[x + 2] === 0 && d[x + 3] === 0xffff) {
+      // IPv4-mapped: ::ffff:a.b.c.d (RFC 5952 §5), as the model's formatIpv6.
+      this.raw(MAPPED);
+      this.#ipv4(d[x + 4]);
     } else this.#ipv6(d, x + 1);
     this.buf[this.pos++] = 47;
     this.uint((meta >>> 8) & 255);
+  }
+
+  #ipv4(w: number): void {
+    this.uint(w >>> 24);
+    this.buf[this.pos++] = 46;
+    this.uint((w >>> 16) & 255);
+    this.buf[this.pos++] = 46;
+    this.uint((w >>> 8) & 255);
+    this.buf[this.pos++] = 46;
+    this.uint(w & 255);
   }
 
   #hex(g: number): void {
@@ -140,7 +148,7 @@ export type VrpEmitter = (out: AsciiBuffer, d: Uint32Array, x: number) => void;
  * Write one line per VRP of `set` (records `from` to `to`), in set order, with `sep` between
  * lines, through a reused 256 KiB buffer: the table never becomes one string, nor a string per VRP.
  */
-export async function writeVrps(
+export async function writeVrpBytes(
   sink: TextSink,
   set: VrpSet,
   emit: VrpEmitter,
@@ -159,6 +167,42 @@ export async function writeVrps(
     }
   }
   if (out.pos > 0) await sink.writeBytes(out.buf.subarray(0, out.pos));
+}
+
+/** Text of the prefix of the packed record starting at word `x` of `d`. */
+export function prefixAt(d: Uint32Array, x: number): string {
+  const meta = d[x];
+  const len = (meta >>> 8) & 255;
+  if (meta >>> 16 === 0) return `${formatIpv4(d[x + 1])}/${len}`;
+  return `${formatIpv6(d.subarray(x + 1, x + 5))}/${len}`;
+}
+
+/** Builds the text of one VRP from its prefix text, prefix length, maxLength and ASN. */
+export type VrpText = (prefix: string, length: number, maxLength: number, asn: number) => string;
+
+/**
+ * Write one piece of text per VRP of `set` (records `from` to `to`), in set order, `sep`
+ * between pieces, in chunks of 512 VRPs (the string form; writeVrpBytes is faster).
+ */
+export async function writeVrps(
+  sink: TextSink,
+  set: VrpSet,
+  text: VrpText,
+  options: { sep?: string; from?: number; to?: number } = {},
+): Promise<void> {
+  const d = set.data, sep = options.sep ?? "";
+  const from = options.from ?? 0, n = options.to ?? set.size;
+  for (let start = from; start < n; start += 512) {
+    const end = Math.min(n, start + 512);
+    let s = "";
+    for (let i = start; i < end; i++) {
+      const x = i * W;
+      const meta = d[x];
+      if (i > from) s += sep;
+      s += text(prefixAt(d, x), (meta >>> 8) & 255, meta & 255, d[x + 5]);
+    }
+    await sink.write(s);
+  }
 }
 
 /** RFC 3339 UTC time to the second: `2026-07-20T10:00:00Z`. */

@@ -33,7 +33,7 @@ Deno.test("the in-place reader falls back to JSON.parse for odd but valid entrie
     "13.0.0.0/8 9 6",
     "14.0.0.0/8 8 7",
     "15.0.0.0/8 8 8",
-    "::ffff:102:300/120 128 4",
+    "::ffff:1.2.3.0/120 128 4",
   ]);
   assert.deepEqual(parseTableText(text).metadata, { note: "café ☕" });
 });
