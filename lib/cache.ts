@@ -62,6 +62,11 @@ export interface CacheOptions {
   aspaLayout?: AspaLayout;
   /** Bytes per response chunk; default CHUNK_SIZE. */
   chunkSize?: number;
+  /**
+   * Reuse one buffer per response: each chunk is then valid only until the next is requested
+   * (a writer that awaits each write keeps a single 256 KiB buffer per connection). Default false.
+   */
+  reuseChunks?: boolean;
 }
 
 /** A router key ready for the wire. */
@@ -227,6 +232,8 @@ export class RtrCache {
   readonly aspaLayout: AspaLayout;
   /** Bytes per response chunk. */
   readonly chunkSize: number;
+  /** Whether response chunks share one buffer (see CacheOptions.reuseChunks). */
+  readonly reuseChunks: boolean;
   readonly #historySize: number;
   readonly #firstSerial: number;
   #current: Current | null = null;
@@ -241,6 +248,7 @@ export class RtrCache {
     this.expire = options.expire ?? 7200;
     this.aspaLayout = options.aspaLayout ?? "current";
     this.chunkSize = Math.max(options.chunkSize ?? CHUNK_SIZE, 64);
+    this.reuseChunks = options.reuseChunks ?? false;
     this.#historySize = Math.max(0, options.historySize ?? 16);
     this.#firstSerial = (options.firstSerial ?? 1) >>> 0;
   }
@@ -427,7 +435,7 @@ export class RtrCache {
     const summary = `Cache Response v${version}, ${payload} payload PDUs${
       parts.length ? ` (${parts.join(", ")})` : ""
     }, End of Data serial ${serial}`;
-    const chunkSize = this.chunkSize;
+    const chunkSize = this.chunkSize, reuse = this.reuseChunks;
     return {
       summary,
       size,
@@ -435,7 +443,7 @@ export class RtrCache {
       chunks: {
         [Symbol.iterator]: () =>
           encodeResponse(
-            chunkSize,
+            new ChunkBuffer(chunkSize, reuse),
             version,
             head,
             c.announced,
@@ -471,49 +479,47 @@ function aspaPduList(
 ): Pdu[] {
   if (version < 2) return [];
   const out: Pdu[] = [];
-  for (const a of announced) {
-    const providers = wireProviders(a.providers);
-    out.push(
-      legacy
-        ? { type: PduType.Aspa, version, flags: 1, customer: a.customer, providers, legacyAfi: 0 }
-        : { type: PduType.Aspa, version, flags: 1, customer: a.customer, providers },
-    );
-  }
-  for (const a of withdrawn) {
-    // The legacy layout identified a record by its content: withdraw with the old providers.
-    out.push(
-      legacy
-        ? {
-          type: PduType.Aspa,
-          version,
-          flags: 0,
-          customer: a.customer,
-          providers: wireProviders(a.providers),
-          legacyAfi: 0,
-        }
-        : { type: PduType.Aspa, version, flags: 0, customer: a.customer, providers: [] },
-    );
-  }
+  const add = (flags: number, customer: number, providers: number[]) => {
+    if (!legacy) {
+      out.push({ type: PduType.Aspa, version, flags, customer, providers });
+      return;
+    }
+    // The legacy layout keyed records by (customer, AFI): an 8210bis record holds for both
+    // families, so it goes out once per AFI (0 = IPv4, 1 = IPv6), as StayRTR 0.5.1 sends a
+    // file's ipv4 and ipv6 lists; a withdrawal names the record by its providers.
+    for (const legacyAfi of [0, 1]) {
+      out.push({ type: PduType.Aspa, version, flags, customer, providers, legacyAfi });
+    }
+  };
+  for (const a of announced) add(1, a.customer, wireProviders(a.providers));
+  for (const a of withdrawn) add(0, a.customer, legacy ? wireProviders(a.providers) : []);
   return out;
 }
 
-/** Writes PDUs into fixed-size chunks; `full()` tells the generator to yield. */
+/** The buffer a response is encoded into, cut into chunks by `take()`. */
 class ChunkBuffer {
   buf: Uint8Array;
   view: DataView;
   off = 0;
   readonly size: number;
-  constructor(size: number) {
+  readonly reuse: boolean;
+  constructor(size: number, reuse: boolean) {
     this.size = size;
+    this.reuse = reuse;
     this.buf = new Uint8Array(size);
     this.view = new DataView(this.buf.buffer);
   }
 
-  /** Take the filled part and start a fresh buffer able to hold at least `need` bytes. */
+  /**
+   * Take the filled part and start over in a buffer able to hold at least `need` bytes: the
+   * same one when reusing (the caller yields the chunk and writes on only once resumed).
+   */
   take(need = 0): Uint8Array {
     const out = this.buf.subarray(0, this.off);
-    this.buf = new Uint8Array(Math.max(this.size, need));
-    this.view = new DataView(this.buf.buffer);
+    if (!this.reuse || need > this.buf.length) {
+      this.buf = new Uint8Array(Math.max(this.size, need));
+      this.view = new DataView(this.buf.buffer);
+    }
     this.off = 0;
     return out;
   }
@@ -541,6 +547,7 @@ function* emitPrefixes(
   const pduLen = v6 ? 32 : 20;
   const type = v6 ? 6 : 4;
   const flags = announce ? 1 : 0;
+  const header = ((version << 24) | (type << 16)) >>> 0;
   const step = announce ? -1 : 1;
   let i = announce ? hi - 1 : lo;
   const end = announce ? lo - 1 : hi;
@@ -568,13 +575,11 @@ function* emitPrefixes(
     for (let r = 0; r < count; r++) {
       const k = run ? run[r] : i;
       if (out.off + pduLen > out.buf.length) yield out.take();
-      const buf = out.buf, view = out.view, o = out.off, y = k * W, meta = d[y];
-      buf[o] = version;
-      buf[o + 1] = type;
-      buf[o + 7] = pduLen;
-      buf[o + 8] = flags;
-      buf[o + 9] = (meta >>> 8) & 255;
-      buf[o + 10] = meta & 255;
+      const view = out.view, o = out.off, y = k * W, meta = d[y];
+      // Every byte is written: a reused buffer holds stale data.
+      view.setUint32(o, header);
+      view.setUint32(o + 4, pduLen);
+      view.setUint32(o + 8, ((flags << 24) | ((meta & 0xffff) << 8)) >>> 0);
       view.setUint32(o + 12, d[y + 1]);
       if (v6) {
         view.setUint32(o + 16, d[y + 2]);
@@ -599,7 +604,7 @@ function* emitPdus(out: ChunkBuffer, pdus: Pdu[]): Generator<Uint8Array> {
 }
 
 function* encodeResponse(
-  chunkSize: number,
+  out: ChunkBuffer,
   version: number,
   head: Pdu,
   announced: VrpSet,
@@ -609,7 +614,6 @@ function* encodeResponse(
   aspaPdus: Pdu[],
   tail: Pdu,
 ): Generator<Uint8Array> {
-  const out = new ChunkBuffer(chunkSize);
   yield* emitPdus(out, [head]);
   const ad = announced.data, wd = withdrawn.data;
   yield* emitPrefixes(out, ad, 0, a4, version, true);

@@ -438,6 +438,20 @@ Deno.test("large responses come in bounded chunks that decode to the whole table
   const pdus = decodeAll(out);
   assert.deepEqual(payloadOf(pdus).vrps, vrpLines(vrps));
   assertV2Order(pdus);
+  // Reusing one buffer gives the same bytes when each chunk is consumed before the next.
+  const reuse = new RtrCache({ sessionId: 1, chunkSize: 4096, reuseChunks: true });
+  reuse.update(t);
+  const r = reuse.connection().receive(resetQuery(2));
+  const seen = new Set<ArrayBufferLike>();
+  const copies: Uint8Array[] = [];
+  for (const c of r.send[0].chunks) {
+    seen.add(c.buffer);
+    copies.push(c.slice());
+  }
+  assert.equal(seen.size, 1);
+  const want = concatChunks(out), got = concatChunks({ send: [{ ...r.send[0], chunks: copies }] });
+  assert.equal(got.length, want.length);
+  assert.ok(got.every((b, i) => b === want[i]), "same bytes");
 });
 
 Deno.test("legacy ASPA layout: StayRTR 0.5.1's draft PDU, withdrawals carry the old providers", () => {
@@ -445,21 +459,28 @@ Deno.test("legacy ASPA layout: StayRTR 0.5.1's draft PDU, withdrawals carry the 
   const out = cache.connection().receive(resetQuery(2));
   const bytes = concatChunks(out);
   const hex = [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-  assert.ok(hex.includes("020b0000000000180100" + "0002" + "0000fbf40000fbf50000fbf6"), hex);
+  for (const afi of ["00", "01"]) {
+    assert.ok(
+      hex.includes(`020b000000000018 01${afi} 0002 0000fbf40000fbf50000fbf6`.replace(/ /g, "")),
+    );
+  }
   cache.update(table([...T1.vrps], [KEY_A], []));
   const d = decodeAll(cache.connection().receive(serialQuery(2, 7, 1)));
-  const aspa = d.find((p) => p.type === 11);
-  assert.deepEqual(aspa, {
-    type: 11,
-    version: 2,
-    flags: 0,
-    customer: 64500,
-    providers: [64501, 64502],
-    legacyAfi: 0,
-  });
+  const aspa = d.filter((p) => p.type === 11);
+  assert.deepEqual(
+    aspa,
+    [0, 1].map((legacyAfi) => ({
+      type: 11,
+      version: 2,
+      flags: 0,
+      customer: 64500,
+      providers: [64501, 64502],
+      legacyAfi,
+    })),
+  );
 });
 
-function concatChunks(out: CacheOutput): Uint8Array {
+function concatChunks(out: Pick<CacheOutput, "send">): Uint8Array {
   const parts = out.send.flatMap((r) => [...r.chunks]);
   const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let off = 0;
