@@ -94,29 +94,124 @@ export class VrpSetBuilder {
         break;
       }
     }
-    let src = d;
-    if (!sorted) {
-      const idx = new Uint32Array(n);
-      for (let i = 0; i < n; i++) idx[i] = i;
-      idx.sort((i, j) => cmpRec(d, i, d, j));
-      src = new Uint32Array(n * W);
-      for (let i = 0; i < n; i++) src.set(d.subarray(idx[i] * W, idx[i] * W + W), i * W);
-    }
     const duplicates: Vrp[] = [];
+    if (!sorted) permuteInPlace(d, radixOrder(d, n));
+    // Drop duplicates (now adjacent) in place.
     let m = 0;
-    const out = sorted ? new Uint32Array(n * W) : src;
     for (let i = 0; i < n; i++) {
-      if (i > 0 && cmpRec(src, i - 1, src, i) === 0) {
-        duplicates.push(vrpAt(src, i));
+      if (i > 0 && cmpRec(d, i - 1, d, i) === 0) {
+        duplicates.push(vrpAt(d, i));
         continue;
       }
-      if (m !== i || out !== src) out.set(src.subarray(i * W, i * W + W), m * W);
+      if (m !== i) copyRec(d, i, d, m);
       m++;
     }
+    // Keep the builder's buffer unless most of it would be wasted (a copy would double the peak).
+    const out = d.length > 2 * m * W ? d.slice(0, m * W) : d.subarray(0, m * W);
     this.#d = new Uint32Array(16 * W);
     this.#n = 0;
-    return { set: new VrpSet(out.slice(0, m * W)), duplicates };
+    return { set: new VrpSet(out), duplicates };
   }
+}
+
+/** Reorder the records of `d` so that slot k holds the record that was at `order[k]`. */
+function permuteInPlace(d: Uint32Array, order: Uint32Array): void {
+  const n = order.length;
+  const done = new Uint8Array(n);
+  const t = new Uint32Array(W);
+  for (let start = 0; start < n; start++) {
+    if (done[start] || order[start] === start) continue;
+    // Follow the cycle: slot k takes from order[k].
+    for (let w = 0; w < W; w++) t[w] = d[start * W + w];
+    let k = start;
+    while (true) {
+      done[k] = 1;
+      const from = order[k];
+      if (from === start) {
+        for (let w = 0; w < W; w++) d[k * W + w] = t[w];
+        break;
+      }
+      copyRec(d, from, d, k);
+      k = from;
+    }
+  }
+}
+
+/** Copy record `i` of `src` to slot `j` of `dst`, word by word (no views allocated). */
+function copyRec(src: Uint32Array, i: number, dst: Uint32Array, j: number): void {
+  const x = i * W, y = j * W;
+  dst[y] = src[x];
+  dst[y + 1] = src[x + 1];
+  dst[y + 2] = src[x + 2];
+  dst[y + 3] = src[x + 3];
+  dst[y + 4] = src[x + 4];
+  dst[y + 5] = src[x + 5];
+}
+
+/**
+ * Record indices in sorted order: IPv4 records first, each family sorted by LSD radix sort on
+ * 16-bit digits, least significant key first (ASN, prefix length and maxLength, address words).
+ * The key columns travel with the indices so every pass reads sequentially (random reads into
+ * the records cost more than the sort itself); a digit equal for every record is skipped.
+ */
+function radixOrder(d: Uint32Array, n: number): Uint32Array {
+  let n4 = 0;
+  for (let i = 0; i < n; i++) if (d[i * W] >>> 16 === 0) n4++;
+  const out = new Uint32Array(n);
+  let p4 = 0, p6 = n4;
+  for (let i = 0; i < n; i++) {
+    if (d[i * W] >>> 16 === 0) out[p4++] = i;
+    else out[p6++] = i;
+  }
+  sortRange(d, out, 0, n4, [5, 0, 1]);
+  sortRange(d, out, n4, n, [5, 0, 4, 3, 2, 1]);
+  return out;
+}
+
+/** Sort `idx[from..to)` by the record words `words` (least significant first; word 0 is meta). */
+function sortRange(d: Uint32Array, idx: Uint32Array, from: number, to: number, words: number[]) {
+  const n = to - from;
+  if (n < 2) return;
+  let ix = idx.slice(from, to);
+  let ixT = new Uint32Array(n);
+  // Key columns in LSD order; meta contributes prefixLength << 8 | maxLength (16 bits).
+  const cols = words.map((w) => {
+    const c = new Uint32Array(n);
+    for (let k = 0; k < n; k++) c[k] = w === 0 ? d[ix[k] * W] & 0xffff : d[ix[k] * W + w];
+    return c;
+  });
+  const colsT = words.map(() => new Uint32Array(n));
+  const count = new Uint32Array(65537);
+  const pos = new Uint32Array(n);
+  for (let j = 0; j < words.length; j++) {
+    for (const shift of words[j] === 0 ? [0] : [0, 16]) {
+      const key = cols[j];
+      count.fill(0);
+      for (let k = 0; k < n; k++) count[((key[k] >>> shift) & 0xffff) + 1]++;
+      let same = false;
+      for (let b = 1; b <= 65536; b++) {
+        if (count[b] !== 0) {
+          same = count[b] === n;
+          break;
+        }
+      }
+      if (same) continue;
+      for (let b = 1; b <= 65536; b++) count[b] += count[b - 1];
+      for (let k = 0; k < n; k++) pos[k] = count[(key[k] >>> shift) & 0xffff]++;
+      for (let k = 0; k < n; k++) ixT[pos[k]] = ix[k];
+      [ix, ixT] = [ixT, ix];
+      for (let c = j; c < words.length; c++) {
+        const src = cols[c], dst = colsT[c];
+        for (let k = 0; k < n; k++) dst[pos[k]] = src[k];
+        cols[c] = dst;
+        colsT[c] = src;
+      }
+    }
+    // Column j is no longer needed: let it go.
+    cols[j] = new Uint32Array(0);
+    colsT[j] = new Uint32Array(0);
+  }
+  idx.set(ix, from);
 }
 
 /** An immutable, sorted set of VRPs. */
@@ -228,14 +323,14 @@ export class VrpSet {
         }
       }
       if (a < na && (i >= n || cmpRec(ad, a, d, i) < 0)) {
-        out.set(ad.subarray(a * W, a * W + W), m * W);
+        copyRec(ad, a, out, m);
         a++;
       } else if (a < na && cmpRec(ad, a, d, i) === 0) {
-        out.set(d.subarray(i * W, i * W + W), m * W);
+        copyRec(d, i, out, m);
         a++;
         i++;
       } else {
-        out.set(d.subarray(i * W, i * W + W), m * W);
+        copyRec(d, i, out, m);
         i++;
       }
       m++;
@@ -246,6 +341,6 @@ export class VrpSet {
 
 function pick(src: Uint32Array, idx: number[]): VrpSet {
   const out = new Uint32Array(idx.length * W);
-  for (let k = 0; k < idx.length; k++) out.set(src.subarray(idx[k] * W, idx[k] * W + W), k * W);
+  for (let k = 0; k < idx.length; k++) copyRec(src, idx[k], out, k);
   return new VrpSet(out);
 }
