@@ -523,16 +523,109 @@ class ChunkBuffer {
     this.off = 0;
     return out;
   }
+
+  /** Replace the (empty) buffer with one of at least `need` bytes. */
+  grow(need: number): void {
+    this.buf = new Uint8Array(Math.max(this.size, need));
+    this.view = new DataView(this.buf.buffer);
+    this.off = 0;
+  }
 }
 
 /** Reused scratch for sorting runs of records with equal addresses. */
 const runScratch: number[] = [];
 
+/** Where a prefix range encoding stands between chunks. */
+interface PrefixCursor {
+  /** Next record index. */
+  i: number;
+  /** One past the last index, in the direction of `step`. */
+  end: number;
+  step: 1 | -1;
+  /** First word of the header (version, type) and the PDU length. */
+  header: number;
+  pduLen: number;
+  /** Flags octet, shifted into the top byte of the third word. */
+  flagsWord: number;
+  announce: boolean;
+}
+
 /**
- * Emit prefixes `lo..hi` (record indices) of packed `d` as PDUs of `type` in §11.2 order:
- * announcements by address, max length, prefix length, ASN all descending; withdrawals all
- * ascending. The set is sorted by address, prefix length, max length, ASN, so only runs of equal
- * addresses need reordering.
+ * Encode prefix records from `c.i` into `view` from `off` up to `limit`; returns the new offset
+ * (`c.i` advances). A run of records with equal addresses is written whole or not at all, so
+ * the caller may need a larger buffer when a single run does not fit in an empty one.
+ */
+function fillPrefixes(d: Uint32Array, c: PrefixCursor, view: DataView, off: number, limit: number) {
+  const { end, step, header, pduLen, flagsWord, announce } = c;
+  const v6 = pduLen === 32;
+  let i = c.i;
+  while (i !== end) {
+    const x = i * W;
+    let j = i + step;
+    if (
+      j !== end && d[j * W + 1] === d[x + 1] && d[j * W + 2] === d[x + 2] &&
+      d[j * W + 3] === d[x + 3] && d[j * W + 4] === d[x + 4]
+    ) {
+      // A run of equal addresses: order it by max length, prefix length, ASN.
+      do j += step; while (
+        j !== end && d[j * W + 1] === d[x + 1] && d[j * W + 2] === d[x + 2] &&
+        d[j * W + 3] === d[x + 3] && d[j * W + 4] === d[x + 4]
+      );
+      const n = (j - i) * step;
+      if (off + n * pduLen > limit) break;
+      const run = runScratch;
+      run.length = 0;
+      for (let k = i; k !== j; k += step) run.push(k);
+      run.sort((p, q) => {
+        const mp = d[p * W], mq = d[q * W];
+        const r = (mp & 255) - (mq & 255) || ((mp >>> 8) & 255) - ((mq >>> 8) & 255) ||
+          (d[p * W + 5] < d[q * W + 5] ? -1 : d[p * W + 5] > d[q * W + 5] ? 1 : 0);
+        return announce ? -r : r;
+      });
+      for (let r = 0; r < n; r++) {
+        off = writePrefix(d, run[r] * W, view, off, header, pduLen, flagsWord, v6);
+      }
+    } else {
+      if (off + pduLen > limit) break;
+      off = writePrefix(d, x, view, off, header, pduLen, flagsWord, v6);
+    }
+    i = j;
+  }
+  c.i = i;
+  return off;
+}
+
+/** Write the record at word `y` of `d` as one PDU; every byte is written (buffers are reused). */
+function writePrefix(
+  d: Uint32Array,
+  y: number,
+  view: DataView,
+  o: number,
+  header: number,
+  pduLen: number,
+  flagsWord: number,
+  v6: boolean,
+): number {
+  view.setUint32(o, header);
+  view.setUint32(o + 4, pduLen);
+  view.setUint32(o + 8, (flagsWord | ((d[y] & 0xffff) << 8)) >>> 0);
+  view.setUint32(o + 12, d[y + 1]);
+  if (v6) {
+    view.setUint32(o + 16, d[y + 2]);
+    view.setUint32(o + 20, d[y + 3]);
+    view.setUint32(o + 24, d[y + 4]);
+    view.setUint32(o + 28, d[y + 5]);
+  } else {
+    view.setUint32(o + 16, d[y + 5]);
+  }
+  return o + pduLen;
+}
+
+/**
+ * Emit prefixes `lo..hi` (record indices) of packed `d` in §11.2 order: announcements by
+ * address, max length, prefix length, ASN all descending; withdrawals all ascending. The set is
+ * sorted by address, prefix length, max length, ASN, so only runs of equal addresses need
+ * reordering.
  */
 function* emitPrefixes(
   out: ChunkBuffer,
@@ -544,61 +637,33 @@ function* emitPrefixes(
 ): Generator<Uint8Array> {
   if (lo >= hi) return;
   const v6 = (d[lo * W] >>> 16) === 1;
-  const pduLen = v6 ? 32 : 20;
   const type = v6 ? 6 : 4;
-  const flags = announce ? 1 : 0;
-  const header = ((version << 24) | (type << 16)) >>> 0;
-  const step = announce ? -1 : 1;
-  let i = announce ? hi - 1 : lo;
-  const end = announce ? lo - 1 : hi;
-  while (i !== end) {
-    // Find the run of records sharing i's address.
-    const x = i * W;
-    let j = i + step;
-    while (
-      j !== end && d[j * W + 1] === d[x + 1] && d[j * W + 2] === d[x + 2] &&
-      d[j * W + 3] === d[x + 3] && d[j * W + 4] === d[x + 4]
-    ) j += step;
-    let run: number[] | null = null;
-    if (j !== i + step) {
-      run = runScratch;
-      run.length = 0;
-      for (let k = i; k !== j; k += step) run.push(k);
-      run.sort((p, q) => {
-        const mp = d[p * W], mq = d[q * W];
-        const c = (mp & 255) - (mq & 255) || ((mp >>> 8) & 255) - ((mq >>> 8) & 255) ||
-          (d[p * W + 5] < d[q * W + 5] ? -1 : d[p * W + 5] > d[q * W + 5] ? 1 : 0);
-        return announce ? -c : c;
-      });
-    }
-    const count = run ? run.length : 1;
-    for (let r = 0; r < count; r++) {
-      const k = run ? run[r] : i;
-      if (out.off + pduLen > out.buf.length) yield out.take();
-      const view = out.view, o = out.off, y = k * W, meta = d[y];
-      // Every byte is written: a reused buffer holds stale data.
-      view.setUint32(o, header);
-      view.setUint32(o + 4, pduLen);
-      view.setUint32(o + 8, ((flags << 24) | ((meta & 0xffff) << 8)) >>> 0);
-      view.setUint32(o + 12, d[y + 1]);
-      if (v6) {
-        view.setUint32(o + 16, d[y + 2]);
-        view.setUint32(o + 20, d[y + 3]);
-        view.setUint32(o + 24, d[y + 4]);
-        view.setUint32(o + 28, d[y + 5]);
-      } else {
-        view.setUint32(o + 16, d[y + 5]);
-      }
-      out.off = o + pduLen;
-    }
-    i = j;
+  const c: PrefixCursor = {
+    i: announce ? hi - 1 : lo,
+    end: announce ? lo - 1 : hi,
+    step: announce ? -1 : 1,
+    header: ((version << 24) | (type << 16)) >>> 0,
+    pduLen: v6 ? 32 : 20,
+    flagsWord: announce ? 0x1000000 : 0,
+    announce,
+  };
+  while (c.i !== c.end) {
+    const before = c.i;
+    out.off = fillPrefixes(d, c, out.view, out.off, out.buf.length);
+    if (c.i === c.end) break;
+    // The chunk is full, or a run of equal addresses needs more room than an empty chunk has.
+    if (before === c.i && out.off === 0) out.grow(out.buf.length * 2);
+    else yield out.take();
   }
 }
 
 function* emitPdus(out: ChunkBuffer, pdus: Pdu[]): Generator<Uint8Array> {
   for (const p of pdus) {
     const len = encodedLength(p);
-    if (out.off + len > out.buf.length) yield out.take(len);
+    if (out.off + len > out.buf.length) {
+      if (out.off > 0) yield out.take(len);
+      else out.grow(len);
+    }
     out.off = encodeInto(p, out.buf, out.view, out.off);
   }
 }

@@ -597,3 +597,18 @@ Deno.test("the connection reports a router that left inside a PDU", () => {
   conn.receive(new Uint8Array([1, 2, 0]));
   assert.equal(conn.partial, true);
 });
+
+Deno.test("a run of equal addresses larger than a chunk is written whole, never as an empty chunk", () => {
+  const vrps: Vrp[] = [];
+  for (let asn = 0; asn < 12; asn++) {
+    vrps.push({ prefix: "192.0.2.0/24", maxLength: 24 + (asn % 3), asn });
+    vrps.push({ prefix: "2001:db8::/32", maxLength: 32 + (asn % 3), asn });
+  }
+  const cache = new RtrCache({ sessionId: 1, chunkSize: 64, reuseChunks: true });
+  cache.update(table(vrps));
+  const out = cache.connection().receive(resetQuery(2));
+  assert.ok([...out.send[0].chunks].every((c) => c.length > 0));
+  const pdus = decodeAll(out);
+  assert.deepEqual(payloadOf(pdus).vrps, vrpLines(vrps));
+  assertV2Order(pdus);
+});
