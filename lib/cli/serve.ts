@@ -307,10 +307,21 @@ async function run(args: string[]): Promise<number> {
   };
 
   let listener: Deno.Listener;
+  let cert = "", key = "";
+  if (tls) {
+    for (const [flagName, path] of [["--cert", certFile!], ["--key", keyFile!]]) {
+      try {
+        const text = await Deno.readTextFile(path);
+        if (flagName === "--cert") cert = text;
+        else key = text;
+      } catch (e) {
+        log(`cannot read ${flagName} ${path}: ${describeError(e)}`);
+        return 1;
+      }
+    }
+  }
   try {
     if (tls) {
-      const cert = await Deno.readTextFile(certFile!);
-      const key = await Deno.readTextFile(keyFile!);
       listener = Deno.listenTls({ hostname: listen.host, port: listen.port, cert, key });
     } else {
       listener = Deno.listen({ hostname: listen.host, port: listen.port, transport: "tcp" });
