@@ -9,6 +9,7 @@ import { DecodeError } from "../../lib/errors.ts";
 import {
   decodePdu,
   encodedLength,
+  encodeInto,
   encodePdu,
   encodePdus,
   type Pdu,
@@ -141,6 +142,23 @@ Deno.test("every valid PDU round-trips encode → decode (property)", () => {
       assert.deepEqual(encodePdu(decodePdu(bytes)), bytes);
     }),
     { numRuns: 5000 },
+  );
+});
+
+Deno.test("encodeInto() writes every octet, even into a dirty reused buffer (property)", () => {
+  const buf = new Uint8Array(70000);
+  const view = new DataView(buf.buffer, 3);
+  const at = buf.subarray(3);
+  fc.assert(
+    fc.property(arbPdu, fc.nat(100), (pdu, off) => {
+      buf.fill(0xa5);
+      const end = encodeInto(pdu, at, view, off);
+      assert.equal(end - off, encodedLength(pdu));
+      assert.deepEqual(at.slice(off, end), encodePdu(pdu));
+      assert.equal(at[end], 0xa5, "nothing written past the PDU");
+      if (off > 0) assert.equal(at[off - 1], 0xa5, "nothing written before it");
+    }),
+    { numRuns: 3000 },
   );
 });
 
