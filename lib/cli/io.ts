@@ -11,35 +11,49 @@ export interface ByteWriter {
 
 const enc = new TextEncoder();
 
-/** Buffers text and writes it in large chunks; `await` on write keeps backpressure. */
+/**
+ * Buffers text as UTF-8 in one reusable byte buffer and writes it in large chunks; `await` on
+ * write keeps backpressure. Text is encoded piece by piece (`encodeInto`), never joined into one
+ * big string: large strings live in V8's old generation and would inflate the peak memory.
+ */
 export class TextSink {
   #w: ByteWriter;
-  #parts: string[] = [];
-  #size = 0;
-  #limit: number;
+  #buf: Uint8Array;
+  #pos = 0;
   /** Bytes written so far (after encoding). */
   written = 0;
   constructor(w: ByteWriter, limit = 1 << 16) {
     this.#w = w;
-    this.#limit = limit;
+    this.#buf = new Uint8Array(Math.max(4096, limit));
   }
 
-  /** Append text; flushes when the buffer passes its limit. */
+  /** Append text; writes out the buffer when it is full. */
   async write(s: string): Promise<void> {
-    this.#parts.push(s);
-    this.#size += s.length;
-    if (this.#size >= this.#limit) await this.flush();
+    let rest = s;
+    while (rest.length > 0) {
+      // Worst case 3 bytes per UTF-16 unit; encode what surely fits, flush, go on.
+      if (this.#buf.length - this.#pos < Math.min(rest.length * 3, this.#buf.length)) {
+        if (this.#pos > 0) await this.flush();
+      }
+      const room = this.#buf.length - this.#pos;
+      const r = enc.encodeInto(rest, this.#buf.subarray(this.#pos));
+      this.#pos += r.written;
+      if (r.read === rest.length) return;
+      rest = rest.slice(r.read);
+      if (room === this.#buf.length && r.read === 0) {
+        throw new RangeError("TextSink: cannot encode text into an empty buffer");
+      }
+      await this.flush();
+    }
   }
 
   /** Write out everything buffered. */
   async flush(): Promise<void> {
-    if (this.#parts.length === 0) return;
-    const bytes = enc.encode(this.#parts.join(""));
-    this.#parts = [];
-    this.#size = 0;
     let off = 0;
-    while (off < bytes.length) off += await this.#w.write(bytes.subarray(off));
-    this.written += bytes.length;
+    const n = this.#pos;
+    while (off < n) off += await this.#w.write(this.#buf.subarray(off, n));
+    this.written += n;
+    this.#pos = 0;
   }
 }
 
