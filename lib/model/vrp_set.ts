@@ -5,6 +5,7 @@
  * address, prefix length, maxLength, ASN) makes membership a binary search, duplicates adjacent
  * and diffs a linear merge.
  */
+import { InputError } from "../errors.ts";
 import { formatIpv4, formatIpv6, parsePrefix } from "./prefix.ts";
 import type { Vrp } from "./types.ts";
 
@@ -83,9 +84,22 @@ export class VrpSetBuilder {
     this.#n++;
   }
 
-  /** Add a Vrp value (its prefix text is parsed and canonicalised). */
+  /**
+   * Add a Vrp value (its prefix text is parsed and canonicalised). Throws InputError for a bad
+   * prefix, a maxLength outside prefix length..32/128 or an ASN outside 0..2^32-1, which would
+   * otherwise corrupt the packed record.
+   */
   addVrp(v: Vrp): void {
     const p = parsePrefix(v.prefix);
+    const max = p.family === 4 ? 32 : 128;
+    if (!Number.isInteger(v.maxLength) || v.maxLength < p.length || v.maxLength > max) {
+      throw new InputError(
+        `Invalid maxLength ${v.maxLength} for ${v.prefix}, expected ${p.length} to ${max}`,
+      );
+    }
+    if (!Number.isInteger(v.asn) || v.asn < 0 || v.asn > 0xffffffff) {
+      throw new InputError(`Invalid ASN ${v.asn} for ${v.prefix}, expected 0 to 4294967295`);
+    }
     this.add(p.family === 6, p.addr, p.length, v.maxLength, v.asn);
   }
 

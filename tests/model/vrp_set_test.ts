@@ -1,6 +1,7 @@
 /** The packed, sorted VRP set (lib/model/vrp_set.ts): build, membership, diff and apply. */
 import assert from "node:assert/strict";
 import fc from "fast-check";
+import { InputError } from "../../lib/errors.ts";
 import { formatIpv4, formatIpv6 } from "../../lib/model/prefix.ts";
 import type { Vrp } from "../../lib/model/types.ts";
 import { VrpSet, VrpSetBuilder, W } from "../../lib/model/vrp_set.ts";
@@ -89,6 +90,27 @@ Deno.test("VrpSetBuilder.build() drops duplicates and returns each extra copy", 
     vrp("192.0.2.0/24", 24, 64496),
     vrp("2001:db8::/32", 48, 64497),
   ]);
+});
+
+Deno.test("VrpSetBuilder.addVrp() rejects values that do not fit a packed record", () => {
+  const b = new VrpSetBuilder();
+  const bad: Vrp[] = [
+    vrp("10.0.0.0/8", 7, 1),
+    vrp("10.0.0.0/8", 33, 1),
+    vrp("10.0.0.0/8", 256, 1),
+    vrp("2001:db8::/32", 129, 1),
+    vrp("10.0.0.0/8", 8.5, 1),
+    vrp("10.0.0.0/8", 8, -1),
+    vrp("10.0.0.0/8", 8, 4294967296),
+    vrp("10.0.0.0/8", 8, 1.5),
+    vrp("10.0.0.0/33", 33, 1),
+  ];
+  for (const v of bad) {
+    assert.throws(() => b.addVrp(v), (e) => e instanceof InputError, JSON.stringify(v));
+  }
+  assert.equal(b.length, 0);
+  b.addVrp(vrp("2001:db8::/32", 128, 4294967295));
+  assert.deepEqual([...b.build().set], [vrp("2001:db8::/32", 128, 4294967295)]);
 });
 
 Deno.test("VrpSetBuilder.build() resets the builder for reuse", () => {
