@@ -493,9 +493,10 @@ function concatChunks(out: Pick<CacheOutput, "send">): Uint8Array {
 
 Deno.test("a record that cannot be encoded is refused and the cache keeps its table", () => {
   const cache = newCache();
+  // A VRP that no PDU can carry cannot even enter a table (the model refuses it first).
   assert.throws(
-    () => cache.update(table([{ prefix: "192.0.2.0/24", maxLength: 33, asn: 1 }])),
-    /Cannot serve VRP 192.0.2.0\/24 AS1: max length is 33, expected 24 to 32/,
+    () => table([{ prefix: "192.0.2.0/24", maxLength: 33, asn: 1 }]),
+    /Invalid maxLength 33 for 192.0.2.0\/24, expected 24 to 32/,
   );
   assert.throws(
     () => cache.update(table([], [{ asn: 1, ski: "ABCD", pubkey: "AAAA" }])),

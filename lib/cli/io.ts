@@ -55,6 +55,17 @@ export class TextSink {
     this.written += n;
     this.#pos = 0;
   }
+
+  /**
+   * Write raw bytes after any buffered text, unbuffered (for writers that build large ASCII
+   * chunks themselves); the caller may reuse `b` once this resolves.
+   */
+  async writeBytes(b: Uint8Array): Promise<void> {
+    await this.flush();
+    let off = 0;
+    while (off < b.length) off += await this.#w.write(b.subarray(off));
+    this.written += b.length;
+  }
 }
 
 /** The process's stdout as a sink. */

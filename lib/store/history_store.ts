@@ -14,7 +14,8 @@
  *   found.
  * - `readState()`: the {@link StoredState} to resume from (Serial Query with its session and
  *   serial), or null when there is none (start with a Reset Query).
- * - `recordSync(rec)`: record one End of Data (every serial, even one that changed nothing).
+ * - `recordSync(rec)`: record one End of Data (every new serial, even one that changed nothing;
+ *   a poll answered with the same serial adds no per-serial file).
  * - `loadCurrentTable()`: the table in routingtable.json, or null.
  * - `flush()`: forget the table and state (Expire passed, RFC 8210 §6): the next run resets.
  * - `listSerials()`, `readHeader(e)`, `readEntry(e)`: the per-serial files, oldest first.
@@ -381,7 +382,8 @@ export class HistoryStore {
 
   /**
    * Record one End of Data: the per-serial file, then routingtable.json, then state.json, each
-   * atomic. Returns the per-serial file's path relative to the directory.
+   * atomic. Returns the per-serial file's path relative to the directory. A delta from a serial
+   * to itself (a poll that found nothing new) writes no per-serial file, only table and state.
    */
   async recordSync(rec: SyncRecord): Promise<string> {
     if (!this.#writable) throw new InputError(`History ${this.dir} was opened read-only`);
@@ -397,25 +399,30 @@ export class HistoryStore {
       delta = exactFromNet(rec.diff, before);
     }
     const rel = serialFilePath(rec.time, rec.sessionId, rec.serial);
-    const month = this.path(rel.slice(0, 7));
-    await Deno.mkdir(month, { recursive: true });
-    const hf = await AtomicFile.create(this.path(rel));
-    try {
-      await writeSerialFile(hf.sink, {
-        serial: rec.serial,
-        sessionId: rec.sessionId,
-        reset: rec.reset,
-        version: rec.version,
-        previousSerial: rec.previousSerial,
-        time: rec.time,
-        delta,
-      });
-      await hf.commit();
-    } catch (e) {
-      await hf.abort();
-      throw e;
+    // A poll that found the same serial again is no new serial: recording it would only
+    // shadow the file that holds the serial's real delta.
+    const sameSerial = !rec.reset && rec.previousSerial === rec.serial;
+    if (!sameSerial) {
+      const month = this.path(rel.slice(0, 7));
+      await Deno.mkdir(month, { recursive: true });
+      const hf = await AtomicFile.create(this.path(rel));
+      try {
+        await writeSerialFile(hf.sink, {
+          serial: rec.serial,
+          sessionId: rec.sessionId,
+          reset: rec.reset,
+          version: rec.version,
+          previousSerial: rec.previousSerial,
+          time: rec.time,
+          delta,
+        });
+        await hf.commit();
+      } catch (e) {
+        await hf.abort();
+        throw e;
+      }
+      await syncDir(month);
     }
-    await syncDir(month);
 
     const tf = await AtomicFile.create(this.path(TABLE_FILE));
     try {

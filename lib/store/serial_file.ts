@@ -35,14 +35,9 @@
  */
 import { InputError } from "../errors.ts";
 import type { TextSink } from "../cli/io.ts";
-import {
-  type Aspa,
-  parsePrefix,
-  type RouterKey,
-  type TableDiff,
-  type VrpSet,
-  VrpSetBuilder,
-} from "../model/mod.ts";
+import { writeVrps } from "../formats/text.ts";
+import { TableAccumulator } from "../formats/accumulate.ts";
+import type { Aspa, RouterKey, TableDiff, VrpSet } from "../model/mod.ts";
 
 /** What a name in the history directory says: when, which session, which serial. */
 export interface SerialFileName {
@@ -124,27 +119,22 @@ export interface SerialFileContent {
 
 const I2 = "  ", I4 = "    ", I6 = "      ", I8 = "        ";
 
-function prefixLength(prefix: string): number {
-  return Number(prefix.slice(prefix.indexOf("/") + 1));
-}
-
 async function writeVrpList(sink: TextSink, set: VrpSet): Promise<void> {
-  const n = set.size;
-  if (n === 0) {
+  if (set.size === 0) {
     await sink.write("[]");
     return;
   }
   await sink.write("[\n");
-  for (let i = 0; i < n; i++) {
-    const v = set.at(i);
-    const ml = v.maxLength !== prefixLength(v.prefix) ? `,\n${I8}"maxlen": ${v.maxLength}` : "";
-    await sink.write(
-      `${I6}{\n${I8}"ip": "${v.prefix}",\n${I8}"asn": ${v.asn}${ml}\n${I6}}${
-        i + 1 < n ? ",\n" : "\n"
-      }`,
-    );
-  }
-  await sink.write(`${I4}]`);
+  await writeVrps(
+    sink,
+    set,
+    (prefix, length, maxLength, asn) =>
+      `${I6}{\n${I8}"ip": "${prefix}",\n${I8}"asn": ${asn}${
+        maxLength !== length ? `,\n${I8}"maxlen": ${maxLength}` : ""
+      }\n${I6}}`,
+    { sep: ",\n" },
+  );
+  await sink.write(`\n${I4}]`);
 }
 
 /** A list of plain objects at depth 2, exactly as `JSON.stringify(…, null, 2)` lays it out. */
@@ -233,28 +223,15 @@ function listOf(o: unknown, key: string, where: string): unknown[] {
   return v;
 }
 
-function readVrps(items: unknown[], where: string): VrpSet {
-  const b = new VrpSetBuilder(items.length);
+/** VRP entries `{ip, asn, maxlen?}` through formats' fast, checking accumulator. */
+function readVrps(items: unknown[], file: string, kind: string): VrpSet {
+  const acc = new TableAccumulator(`history file ${file}`, items.length);
   for (let i = 0; i < items.length; i++) {
     const e = items[i] as Record<string, unknown>;
-    const at = `${where}[${i}]`;
-    if (typeof e !== "object" || e === null || typeof e.ip !== "string") {
-      bad(at, `expected {"ip": "prefix", "asn": N}`);
-    }
-    let p;
-    try {
-      p = parsePrefix(e.ip);
-    } catch {
-      bad(at, `invalid prefix ${JSON.stringify(e.ip)}`);
-    }
-    const max = p.family === 4 ? 32 : 128;
-    const ml = e.maxlen === undefined || e.maxlen === null ? p.length : e.maxlen;
-    if (typeof ml !== "number" || !Number.isInteger(ml) || ml < p.length || ml > max) {
-      bad(at, `maxlen is ${JSON.stringify(e.maxlen)}, expected ${p.length} to ${max}`);
-    }
-    b.add(p.family === 6, p.addr, p.length, ml, asnOf(e.asn, at));
+    if (typeof e !== "object" || e === null) acc.fail(kind, i, `expected {"ip": …, "asn": …}`);
+    acc.vrp(kind, i, e.ip, undefined, e.maxlen, e.asn);
   }
-  return b.build().set;
+  return acc.finish().vrps;
 }
 
 function readKeys(items: unknown[], where: string): RouterKey[] {
@@ -305,8 +282,8 @@ export function parseSerialFile(text: string, where: string): SerialRecord {
     reset: j.reset as boolean | undefined,
     delta: {
       vrps: {
-        announced: readVrps(listOf(j.routes, "announce", where), `${where}: routes.announce`),
-        withdrawn: readVrps(listOf(j.routes, "withdraw", where), `${where}: routes.withdraw`),
+        announced: readVrps(listOf(j.routes, "announce", where), where, "routes.announce"),
+        withdrawn: readVrps(listOf(j.routes, "withdraw", where), where, "routes.withdraw"),
       },
       routerKeys: {
         announced: readKeys(

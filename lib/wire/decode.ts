@@ -206,7 +206,12 @@ export function decodeAt(bytes: Uint8Array, view: DataView, off: number, len: nu
 }
 
 /** A well-formed IPv4 Prefix PDU at `off` (length already 20), or null for the full path. */
-function decodeIpv4(bytes: Uint8Array, view: DataView, off: number, version: number) {
+function decodeIpv4(
+  bytes: Uint8Array,
+  view: DataView,
+  off: number,
+  version: number,
+): PrefixPdu | null {
   const prefixLength = bytes[off + 9];
   const maxLength = bytes[off + 10];
   if (maxLength > 32 || prefixLength > maxLength) return null;
@@ -226,7 +231,12 @@ function decodeIpv4(bytes: Uint8Array, view: DataView, off: number, version: num
 }
 
 /** A well-formed IPv6 Prefix PDU at `off` (length already 32), or null for the full path. */
-function decodeIpv6(bytes: Uint8Array, view: DataView, off: number, version: number) {
+function decodeIpv6(
+  bytes: Uint8Array,
+  view: DataView,
+  off: number,
+  version: number,
+): PrefixPdu | null {
   const prefixLength = bytes[off + 9];
   const maxLength = bytes[off + 10];
   if (maxLength > 128 || prefixLength > maxLength) return null;

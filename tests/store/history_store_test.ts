@@ -120,6 +120,9 @@ Deno.test("recordSync() records a serial that changed nothing, with empty lists"
       }],
     );
     assert.deepEqual((await store.listSerials()).map((e) => e.serial), [1, 2]);
+    // The same serial again (a poll that found nothing new) adds no file.
+    await rec.sync(T0, 2);
+    assert.deepEqual((await store.listSerials()).map((e) => e.serial), [1, 2]);
   } finally {
     await cleanup();
   }

@@ -245,7 +245,7 @@ Deno.test("parseSerialFile() names the file and the entry it cannot read", () =>
     (e: unknown) =>
       e instanceof InputError &&
       e.message ===
-        "Cannot read history file 2026-07/x.json: routes.announce[0]: maxlen is 33, expected 24 to 32",
+        "Cannot read history file 2026-07/x.json: routes.announce[0]: maxLength is 33, expected 24..32 for 192.0.2.0/24",
   );
   assert.throws(() => parseSerialFile("{", "y.json"), /Cannot read history file y\.json: not JSON/);
 });
