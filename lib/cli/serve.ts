@@ -163,9 +163,37 @@ class RouterConn {
       for (const r of out.send) this.enqueue(r);
       // Backpressure: read the next query only once the answers are written.
       await this.#chain;
-      if (out.close) break;
+      if (out.close) {
+        await this.#linger(buf);
+        break;
+      }
     }
     this.close();
+  }
+
+  /**
+   * Before closing after an Error Report: shut our side and discard what the router still sends
+   * (bounded), so that unread input does not turn the close into a reset that loses the report.
+   */
+  async #linger(buf: Uint8Array): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.conn.closeWrite();
+    } catch {
+      return;
+    }
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<null>((r) => timer = setTimeout(() => r(null), 1000));
+    try {
+      while (true) {
+        const n = await Promise.race([this.conn.read(buf), timeout]);
+        if (n === null) break;
+      }
+    } catch {
+      /* reset or closed: done */
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   close(): void {

@@ -218,6 +218,31 @@ Deno.test("rtr serve: a router that never reads does not stop another from synci
   }
 });
 
+Deno.test("rtr serve: garbage gets its Error Report even when the router keeps sending", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/t.json`;
+  await writeTable(file, 10);
+  const srv = await startServe(file);
+  try {
+    const c = await RawRtr.connect(srv.port);
+    // Half a megabyte right behind the bad PDU, mostly unread when the cache closes.
+    const bytes = new Uint8Array(8 + 512 * 1024).fill(7);
+    bytes.set([1, 5, 0, 0, 0, 0, 0, 8]);
+    await c.send(bytes).catch(() => {});
+    await srv.waitLog(/sent Error Report code 5/);
+    await new Promise((r) => setTimeout(r, 100));
+    const r = await c.read();
+    assert.equal(r.pdus.length, 1);
+    const e = r.pdus[0];
+    assert.equal(e.type === 10 && e.errorCode, 5);
+    assert.ok(await c.closed());
+    c.close();
+  } finally {
+    assert.equal(await srv.stop(), 0);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("rtr serve: --max-connections refuses routers beyond the bound", async () => {
   const dir = await Deno.makeTempDir();
   const file = `${dir}/t.json`;
