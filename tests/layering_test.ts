@@ -27,7 +27,9 @@ function layer(rel: string): number {
     rov: 5,
     cli: 6,
   };
-  if (!(top in table)) throw new Error(`lib/${rel} is not placed in a layer: add it to layering_test.ts`);
+  if (!(top in table)) {
+    throw new Error(`lib/${rel} is not placed in a layer: add it to layering_test.ts`);
+  }
   return table[top];
 }
 
