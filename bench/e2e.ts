@@ -229,9 +229,10 @@ async function measure(
   try {
     Deno.removeSync(rssFile);
   } catch { /* none */ }
-  // `timeout -s KILL` bounds the client itself; the timer below is the backstop.
+  // `timeout` bounds the client itself (TERM, then KILL 5 s later; it reaps the client and exits
+  // 124); the timer below is the backstop.
   const wrapped = useTime
-    ? [TIME, "-f", "%M", "-o", rssFile, "timeout", "-s", "KILL", String(timeoutS), ...argv]
+    ? [TIME, "-f", "%M", "-o", rssFile, "timeout", "-k", "5", String(timeoutS), ...argv]
     : argv;
   const t0 = performance.now();
   const child = new Deno.Command(wrapped[0], {
@@ -250,7 +251,10 @@ async function measure(
     return s;
   });
   let hwm = 0;
-  const backstop = setTimeout(() => killTree(child.pid), (timeoutS + 10) * 1000);
+  const backstop = setTimeout(
+    () => killTree(child.pid),
+    (useTime ? timeoutS + 10 : timeoutS) * 1000,
+  );
   if (!useTime) {
     while (status === null) {
       try {
@@ -709,7 +713,10 @@ async function main(): Promise<number> {
             (r.code ? `, exit ${r.code}` : ""),
         );
         if (r.code !== 0) {
-          die(`${c.name} exited ${r.code}: ${c.argv(port).join(" ")}\n${r.stderr.slice(-2000)}`);
+          const why = r.code === 124 || r.code === 137 ? ` (timed out after ${timeoutS} s)` : "";
+          die(
+            `${c.name} exited ${r.code}${why}: ${c.argv(port).join(" ")}\n${r.stderr.slice(-2000)}`,
+          );
         }
         if (c.output && !exists(c.output)) die(`${c.name} wrote no ${c.output}`);
         const res = results.get(c.name)!;
