@@ -34,13 +34,15 @@ Options:
   --runs N        measured runs per client; the table shows medians (default 6)
   --warmup N      discarded runs per client before measuring (default 1)
   --only LIST     comma-separated clients (default all):
-                  rtr,rtr-ndjson,rtr-v2,rtrdump,rtrclient,rawrtr
+                  rtr,rtr-ndjson,rtr-v2,rtrdump,rtrclient,rawrtr (and rtr-alt with --alt)
   --timeout S     bound on one client run, in seconds (default 300)
   --out DIR       cache and output directory (default bench/out)
   --shared DIR    directory with gen_vrps.py, rawrtr.c, replay_server.py
                   (default: the first of ../shared/bench, ../../shared/bench from the repo)
   --rtr CMD       how to run rtr, split on spaces (default: deno run --allow-all main.ts);
                   e.g. --rtr ./rtr for a 'deno task compile' binary
+  --alt CMD       also measure another rtr (client rtr-alt: JSON, like rtr), e.g. a
+                  patched tree: --alt "deno run --allow-all --quiet /tmp/x/main.ts"
   --profile       after measuring, run 'rtr snapshot' once under --cpu-prof and print where the
                   time goes (self and total time by function), plus V8 heap figures
   --rss time|poll how to measure peak RSS: /usr/bin/time (default when present) or polling
@@ -53,6 +55,8 @@ Options:
 interface Run {
   wallS: number;
   rssKb: number;
+  /** User + system CPU seconds (only with /usr/bin/time; NaN otherwise). */
+  cpuS: number;
   code: number;
 }
 
@@ -232,7 +236,7 @@ async function measure(
   // `timeout` bounds the client itself (TERM, then KILL 5 s later; it reaps the client and exits
   // 124); the timer below is the backstop.
   const wrapped = useTime
-    ? [TIME, "-f", "%M", "-o", rssFile, "timeout", "-k", "5", String(timeoutS), ...argv]
+    ? [TIME, "-f", "%M %U %S", "-o", rssFile, "timeout", "-k", "5", String(timeoutS), ...argv]
     : argv;
   const t0 = performance.now();
   const child = new Deno.Command(wrapped[0], {
@@ -269,12 +273,15 @@ async function measure(
   clearTimeout(backstop);
   live.delete(child);
   await done;
-  let rssKb = hwm;
+  let rssKb = hwm, cpuS = NaN;
   if (useTime) {
+    // GNU time may print "Command exited with non-zero status N" first: take the last line.
     const lines = (exists(rssFile) ? Deno.readTextFileSync(rssFile) : "").trim().split("\n");
-    rssKb = Number(lines[lines.length - 1]) || 0;
+    const [m, u, s] = lines[lines.length - 1].split(" ").map(Number);
+    rssKb = m || 0;
+    cpuS = u + s;
   }
-  return { wallS, rssKb, code: st.code, stdout: out.join(""), stderr: err.join("") };
+  return { wallS, rssKb, cpuS, code: st.code, stdout: out.join(""), stderr: err.join("") };
 }
 
 /** A background server started by the bench. */
@@ -395,6 +402,7 @@ async function main(): Promise<number> {
       out: { type: "string", default: `${ROOT}bench/out` },
       shared: { type: "string" },
       rtr: { type: "string" },
+      alt: { type: "string" },
       profile: { type: "boolean", default: false },
       fresh: { type: "boolean", default: false },
       rss: { type: "string" },
@@ -432,6 +440,7 @@ async function main(): Promise<number> {
   const rtrCmd = values.rtr
     ? values.rtr.split(" ").filter(Boolean)
     : [Deno.execPath(), "run", "--allow-all", "--quiet", `${ROOT}main.ts`];
+  const altCmd = values.alt ? values.alt.split(" ").filter(Boolean) : undefined;
 
   // ---- clients ----
   const tableRef: { t?: Table } = {};
@@ -454,16 +463,22 @@ async function main(): Promise<number> {
       note: c.note,
     };
   };
-  const rtrClient = (name: string, label: string, version: number, format: "json" | "ndjson") => {
+  const rtrClient = (
+    name: string,
+    label: string,
+    version: number,
+    format: "json" | "ndjson",
+    cmd = rtrCmd,
+  ) => {
     const output = `${out}/${name}.${format}`;
     return {
       name,
       label,
-      needs: [rtrCmd[0]],
+      needs: [cmd[0]],
       output,
       strict: true,
       argv: (port: number) => [
-        ...rtrCmd,
+        ...cmd,
         "snapshot",
         `127.0.0.1:${port}`,
         "--protocol",
@@ -502,6 +517,17 @@ async function main(): Promise<number> {
     rtrClient("rtr", "`rtr snapshot --protocol 1 -o F` (JSON)", 1, "json"),
     rtrClient("rtr-ndjson", "`rtr snapshot --protocol 1 --format ndjson -o F`", 1, "ndjson"),
     rtrClient("rtr-v2", "`rtr snapshot --protocol 2 -o F` (JSON, + legacy ASPA)", 2, "json"),
+    ...(altCmd
+      ? [
+        rtrClient(
+          "rtr-alt",
+          "`rtr snapshot --protocol 1 -o F` run by --alt (JSON)",
+          1,
+          "json",
+          altCmd,
+        ),
+      ]
+      : []),
     {
       name: "rtrdump",
       label: "StayRTR `rtrdump -rtr.version 1 -file F` (JSON)",
@@ -570,6 +596,7 @@ async function main(): Promise<number> {
     "rtr",
     "rtr-ndjson",
     "rtr-v2",
+    ...(altCmd ? ["rtr-alt"] : []),
     "rtrdump",
     "rtrclient",
     "rawrtr",
@@ -709,7 +736,7 @@ async function main(): Promise<number> {
         log(
           `${c.name.padEnd(10)} ${tag}: ${r.wallS.toFixed(3)} s, ${
             (r.rssKb / 1024).toFixed(1)
-          } MB` +
+          } MB` + (isNaN(r.cpuS) ? "" : `, ${r.cpuS.toFixed(2)} s CPU`) +
             (r.code ? `, exit ${r.code}` : ""),
         );
         if (r.code !== 0) {
@@ -733,7 +760,7 @@ async function main(): Promise<number> {
           }
           if (bad) log(`WARNING: ${c.name} returned ${chk.vrps} VRPs, want ${count}: ${chk.note}`);
         }
-        if (i >= 0) res.runs.push({ wallS: r.wallS, rssKb: r.rssKb, code: r.code });
+        if (i >= 0) res.runs.push({ wallS: r.wallS, rssKb: r.rssKb, cpuS: r.cpuS, code: r.code });
       }
     }
   } finally {
@@ -754,6 +781,7 @@ async function main(): Promise<number> {
       minWallS: Math.min(...walls),
       maxWallS: Math.max(...walls),
       medianRssMb: median(rss) / 1024,
+      medianCpuS: median(res.runs.map((r) => r.cpuS)),
       runs: res.runs,
       check: res.check,
     };
@@ -767,11 +795,14 @@ async function main(): Promise<number> {
       ? `${(y / x).toFixed(1)}× faster`
       : `${(x / y).toFixed(1)}× slower`;
   const lines = [
-    `| client | median wall | min – max | median peak RSS | vs rtrclient (wall) | RSS ÷ rtrclient |`,
-    `|---|---|---|---|---|---|`,
+    `| client | median wall | min – max | median peak RSS | median CPU | vs rtrclient (wall) | RSS ÷ rtrclient |`,
+    `|---|---|---|---|---|---|---|`,
     ...rows.map((r) =>
       `| ${r.label} | ${fmtS(r.medianWallS)} s | ${fmtS(r.minWallS)} – ${fmtS(r.maxWallS)} s | ` +
-      `${r.medianRssMb.toFixed(1)} MB | ${ref ? ratio(r.medianWallS, ref.medianWallS) : "–"} | ` +
+      `${r.medianRssMb.toFixed(1)} MB | ${
+        isNaN(r.medianCpuS) ? "–" : fmtS(r.medianCpuS) + " s"
+      } | ` +
+      `${ref ? ratio(r.medianWallS, ref.medianWallS) : "–"} | ` +
       `${ref ? (r.medianRssMb / ref.medianRssMb).toFixed(2) : "–"} |`
     ),
   ];
@@ -794,7 +825,9 @@ async function main(): Promise<number> {
     `\nFull sync of ${count.toLocaleString("en")} VRPs + ${aspa.toLocaleString("en")} ASPA ` +
       `(v1 ${(streamBytes.v1 / 1e6).toFixed(1)} MB on the wire) from replay_server.py; ` +
       `medians of ${runs} runs after ${warmup} warm-up; ${date}, ${machine.cpus} × ${cpu}, ` +
-      `Deno ${machine.deno}. Peak RSS: ${RSS_METHODS[rssMethod]}.\n`,
+      `Deno ${machine.deno}; load average ${loadStart[0].toFixed(1)} at start, ` +
+      `${Deno.loadavg()[0].toFixed(1)} at end. Peak RSS: ${RSS_METHODS[rssMethod]}; ` +
+      `CPU: user + system seconds.\n`,
   );
   console.log(lines.join("\n"));
   const checks = rows.map((r) =>
@@ -805,7 +838,10 @@ async function main(): Promise<number> {
   console.log(`\nChecks: ${checks.join("; ")}.`);
   const verdicts: string[] = [];
   const rtr = rows.find((r) => r.client === "rtr");
-  if (rtr && ref) {
+  if (rtr && ref && count !== 800000) {
+    verdicts.push("Target (rtr ≥ 5× faster than rtrclient, < 120 MB) is set for --count 800000");
+    console.log(verdicts[0]);
+  } else if (rtr && ref) {
     const speedup = ref.medianWallS / rtr.medianWallS;
     const ok = speedup >= 5 && rtr.medianRssMb < 120;
     verdicts.push(
@@ -825,6 +861,7 @@ async function main(): Promise<number> {
       warmup,
       timeoutS,
       rtr: rtrCmd.map((a) => a.replace(ROOT, "")),
+      alt: altCmd,
     },
     rssMethod: RSS_METHODS[rssMethod],
     loadAverage: { start: loadStart, end: Deno.loadavg() },
@@ -923,7 +960,7 @@ async function profile(
   streams: Record<number, string>,
   timeoutS: number,
 ): Promise<void> {
-  if (rtrCmd[0] !== Deno.execPath() || rtrCmd[1] !== "run") {
+  if (!/(^|\/)deno$/.test(rtrCmd[0]) || rtrCmd[1] !== "run") {
     log("--profile needs rtr run through 'deno run' (not --rtr): skipped");
     return;
   }
