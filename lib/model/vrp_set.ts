@@ -64,9 +64,9 @@ export class VrpSetBuilder {
   /** Add a record from address words (host bits already masked). */
   add(v6: boolean, addr: ArrayLike<number>, prefixLength: number, maxLength: number, asn: number) {
     if ((this.#n + 1) * W > this.#d.length) {
-      const next = new Uint32Array(this.#d.length * 2);
-      next.set(this.#d);
-      this.#d = next;
+      // transfer() moves the memory (a realloc) and detaches the old array: no 2nd copy is left
+      // behind for a later full GC (at 800k VRPs that was 12.6 MB of dead weight during sync).
+      this.#d = resize(this.#d, this.#d.byteLength * 2);
     }
     const d = this.#d, x = this.#n * W;
     d[x] = (v6 ? 0x10000 : 0) | (prefixLength << 8) | maxLength;
@@ -108,7 +108,9 @@ export class VrpSetBuilder {
    * caller that must reject them (a Reset response, RFC 8210 error 7) can.
    */
   build(): { set: VrpSet; duplicates: Vrp[] } {
-    const n = this.#n, d = this.#d;
+    const n = this.#n;
+    // Give back the spare capacity first (shrinks in place), then sort.
+    const d = resize(this.#d, n * W * 4);
     this.#d = new Uint32Array(16 * W);
     this.#n = 0;
     // Already sorted (a v2 cache sends its own order, files are often sorted): skip the sort.
@@ -120,7 +122,14 @@ export class VrpSetBuilder {
       }
     }
     // The records are ours now: sort into a fresh array or keep `d`, then compact in place.
-    const src = sorted ? d : gather(d, sortOrder(d, n), n);
+    let src = d;
+    if (!sorted) {
+      const order = sortOrder(d, n);
+      src = gather(d, order, n);
+      // Free the unsorted records and the order now, not at some later full GC.
+      resize(order, 0);
+      resize(d, 0);
+    }
     const duplicates: Vrp[] = [];
     let m = 0;
     for (let i = 0; i < n; i++) {
@@ -131,9 +140,18 @@ export class VrpSetBuilder {
       if (m !== i) copyRec(src, i, src, m);
       m++;
     }
-    const out = src.length === m * W ? src : src.slice(0, m * W);
+    const out = src.length === m * W ? src : resize(src, m * W * 4);
     return { set: new VrpSet(out), duplicates };
   }
+}
+
+/**
+ * Move an array's memory into a new array of `bytes` bytes (a realloc: grows or shrinks in place
+ * where it can) and detach the old one, so that its memory is released now rather than at some
+ * later full GC. `bytes` 0 just frees it. The array must span its whole buffer.
+ */
+function resize(a: Uint32Array, bytes: number): Uint32Array {
+  return new Uint32Array((a.buffer as ArrayBuffer).transfer(bytes));
 }
 
 /** Copy record `i` of `from` to record `j` of `to`. */
@@ -154,30 +172,46 @@ function gather(d: Uint32Array, idx: Uint32Array, n: number): Uint32Array {
   return out;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /**
  * Sort order of the first `n` records of `d` (cmpRec order). A comparator sort of 800k records
- * costs over a second in V8, so the records are first sorted natively as float64 keys that pack
- * the leading sort fields (family and first address word) above the record index, and only runs
- * with equal leading fields are then sorted by the full comparison.
+ * costs over a second in V8, so the records are first sorted natively as 64-bit keys (a
+ * BigUint64Array, written through a Uint32Array view: no BigInt is made) that pack the leading
+ * sort fields above the record index: the family, then for IPv4 the address and prefix length,
+ * for IPv6 the top address bits. Only runs with equal leading fields are then sorted by the full
+ * comparison. (V8 sorts a BigUint64Array about 4× faster than a Float64Array.)
  */
 function sortOrder(d: Uint32Array, n: number): Uint32Array {
-  let idxBits = 1;
-  while (2 ** idxBits < n) idxBits++;
-  const idxScale = 2 ** idxBits;
-  // family (1 bit) and address word 0 (32 bits) make a 33-bit lead; keep what fits in 53 bits.
-  const drop = 2 ** Math.max(0, 33 - (53 - idxBits));
-  const keys = new Float64Array(n);
+  let b = 1;
+  while (2 ** b < n) b++;
+  const idx = new Uint32Array(n);
+  const cmp = (a: number, c: number) => cmpRec(d, a, d, c);
+  if (!LITTLE_ENDIAN || b > 25) {
+    for (let i = 0; i < n; i++) idx[i] = i;
+    return idx.sort(cmp);
+  }
+  const keys = new BigUint64Array(n);
+  const k32 = new Uint32Array(keys.buffer); // little-endian: [2i] low word, [2i + 1] high word
   for (let i = 0, x = 0; i < n; i++, x += W) {
-    keys[i] = Math.floor(((d[x] >>> 16) * 0x100000000 + d[x + 1]) / drop) * idxScale + i;
+    const meta = d[x], a0 = d[x + 1];
+    if (meta >>> 16 === 0) {
+      // 0 | address (32 bits) | prefix length (6 bits) | 0… | index (b bits)
+      k32[2 * i + 1] = a0 >>> 1;
+      k32[2 * i] = ((a0 & 1) << 31 | ((meta >>> 8) & 63) << 25 | i) >>> 0;
+    } else {
+      // 1 | top 63 - b bits of the address | index (b bits)
+      k32[2 * i + 1] = (0x80000000 | a0 >>> 1) >>> 0;
+      k32[2 * i] = ((a0 & 1) << 31 | (d[x + 2] >>> (b + 1)) << b | i) >>> 0;
+    }
   }
   keys.sort();
-  const idx = new Uint32Array(n);
-  for (let i = 0; i < n; i++) idx[i] = keys[i] % idxScale;
-  const cmp = (a: number, b: number) => cmpRec(d, a, d, b);
+  const mask = 2 ** b - 1;
+  for (let i = 0; i < n; i++) idx[i] = k32[2 * i] & mask;
   for (let i = 0; i < n;) {
-    const lead = Math.floor(keys[i] / idxScale);
+    const hi = k32[2 * i + 1], lo = k32[2 * i] >>> b;
     let j = i + 1;
-    while (j < n && Math.floor(keys[j] / idxScale) === lead) j++;
+    while (j < n && k32[2 * j + 1] === hi && k32[2 * j] >>> b === lo) j++;
     if (j - i > 8) {
       idx.subarray(i, j).sort(cmp);
     } else {
@@ -193,6 +227,7 @@ function sortOrder(d: Uint32Array, n: number): Uint32Array {
     }
     i = j;
   }
+  (keys.buffer as ArrayBuffer).transfer(0); // 6.4 MB at 800k, freed now
   return idx;
 }
 
