@@ -191,6 +191,7 @@ export class VrpSet {
 
   /** Records of `b` missing from `a` (announced) and of `a` missing from `b` (withdrawn). */
   static diff(a: VrpSet, b: VrpSet): { announced: VrpSet; withdrawn: VrpSet } {
+    if (a.size === 0 || b.size === 0) return { announced: b, withdrawn: a };
     const ad = a.data, bd = b.data, na = a.size, nb = b.size;
     const onlyA: number[] = [], onlyB: number[] = [];
     let i = 0, j = 0;

@@ -1,0 +1,83 @@
+/**
+ * Options shared by the commands that talk to a cache (snapshot, follow, diff, validate): where
+ * to connect, TLS files, protocol version and timeout, and the TTY progress line.
+ */
+import { UsageError } from "../errors.ts";
+import type { SyncOptions } from "../client.ts";
+import { flag, int, type OptionSpec, type Parsed, seconds, splitHostPort, str } from "./args.ts";
+import { warn } from "./io.ts";
+
+/** The old client's default cache. */
+export const DEFAULT_CACHE = "rtr.rpki.cloudflare.com:8282";
+/** Default RTR port. */
+export const DEFAULT_PORT = 8282;
+
+/** Flags of every command that connects to a cache. */
+export const CONNECT_OPTIONS: OptionSpec = {
+  host: { type: "string" },
+  port: { type: "string" },
+  protocol: { type: "string" },
+  timeout: { type: "string" },
+  tls: { type: "boolean" },
+  ca: { type: "string" },
+  cert: { type: "string" },
+  key: { type: "string" },
+  verbose: { type: "boolean", short: "v" },
+};
+
+/** Help lines for CONNECT_OPTIONS. */
+export const CONNECT_HELP = `  --host H          cache host (default ${DEFAULT_CACHE.split(":")[0]})
+  --port P          cache port (default ${DEFAULT_PORT}; 323 is the IANA port)
+  --protocol N      highest protocol version to propose: 0, 1 or 2 (default 2); the
+                    cache may negotiate down
+  --timeout S       seconds to wait for the connection and for End of Data (default 30)
+  --tls             connect with TLS (port 324 is the IANA rpki-rtr-tls port)
+  --ca FILE         PEM CA certificate(s) to trust for --tls, beside the system store
+  --cert FILE       PEM client certificate for --tls (with --key)
+  --key FILE        PEM private key of --cert
+  -v, --verbose     say on stderr what happens (negotiation, timers, counts)`;
+
+/** Build connection options from the parsed flags and an optional HOST[:PORT] positional. */
+export function connectOptions(p: Parsed, target: string | undefined): SyncOptions {
+  const t = splitHostPort(target ?? str(p, "host") ?? DEFAULT_CACHE, DEFAULT_PORT);
+  if (target && str(p, "host")) {
+    throw new UsageError("Give the cache either as HOST[:PORT] or with --host, not both");
+  }
+  const port = int(p, "port", t.port, 1, 65535);
+  const version = int(p, "protocol", 2, 0, 2);
+  const timeoutSec = seconds(p, "timeout", 30);
+  const tls = flag(p, "tls");
+  const caFile = str(p, "ca"), certFile = str(p, "cert"), keyFile = str(p, "key");
+  if (!tls && (caFile || certFile || keyFile)) {
+    throw new UsageError("--ca, --cert and --key need --tls");
+  }
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new UsageError("--cert and --key go together");
+  }
+  return { host: t.host, port, version, timeoutSec, tls, caFile, certFile, keyFile };
+}
+
+/** A progress reporter for stderr when it is a terminal, else undefined. */
+export function ttyProgress():
+  | ((p: { pdus: number; bytes: number; elapsedMs: number }) => void)
+  | undefined {
+  if (!Deno.stderr.isTerminal()) return undefined;
+  const enc = new TextEncoder();
+  return (p) => {
+    const mb = p.bytes / 1e6;
+    const rate = p.elapsedMs > 0 ? mb / (p.elapsedMs / 1000) : 0;
+    Deno.stderr.writeSync(
+      enc.encode(`\r\x1b[K${p.pdus} PDUs, ${mb.toFixed(1)} MB, ${rate.toFixed(1)} MB/s`),
+    );
+  };
+}
+
+/** Clear the progress line (when one was shown). */
+export function clearProgress(): void {
+  if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
+}
+
+/** A logger to stderr when verbose, else a no-op. */
+export function verboseLog(p: Parsed): (line: string) => void {
+  return flag(p, "verbose") ? (line) => warn(`rtr: ${line}`) : () => {};
+}

@@ -1,0 +1,205 @@
+/**
+ * `rtr snapshot`: synchronise once with a cache (Reset Query, or Serial Query with
+ * `--serial/--session`), print the table in the chosen format and exit. `-o FILE` is atomic: on
+ * any failure an existing FILE is untouched and no new one appears.
+ */
+import { syncOnce, type SyncOptions } from "../client.ts";
+import { RtrError, UsageError } from "../errors.ts";
+import { OUTPUT_FORMATS, type OutputFormat, writeDiff, writeTable } from "../formats/write.ts";
+import { errText, type WireTap } from "../transport.ts";
+import { createDumpTap } from "./dump.ts";
+import { int, parseCommandArgs, str } from "./args.ts";
+import type { Command } from "./command.ts";
+import {
+  clearProgress,
+  CONNECT_HELP,
+  CONNECT_OPTIONS,
+  connectOptions,
+  ttyProgress,
+  verboseLog,
+} from "./common.ts";
+import { AtomicFile, stdoutSink, type TextSink, warn } from "./io.ts";
+
+const help = `Usage: rtr snapshot [HOST[:PORT]] [options]
+
+Connect to an RPKI cache, synchronise once and print what it holds: VRPs, BGPsec router
+keys and (protocol 2) ASPA records. The default cache is the old client's,
+rtr.rpki.cloudflare.com:8282.
+
+Options:
+${CONNECT_HELP}
+  --format F        json (default: one rpki-client style document), ndjson, csv,
+                    openbgpd, bird
+  -o, --output FILE write to FILE atomically instead of stdout
+  --dump FILE       also write the bytes received (the old client's raw dump format;
+                    a name ending in .pcap writes both directions as pcap)
+  --serial N        with --session: ask only for the changes since serial N (Serial
+                    Query); prints NDJSON announce/withdraw records
+  --session S       session id for --serial
+  -h, --help        show this help
+
+Exit codes: 0 ok; 1 transport or protocol failure (also: the cache answered Cache Reset
+to --serial); 2 usage; 3 the cache sent an Error Report; 4 "No Data Available".
+`;
+
+async function run(args: string[]): Promise<number> {
+  const p = parseCommandArgs("snapshot", args, {
+    ...CONNECT_OPTIONS,
+    format: { type: "string" },
+    output: { type: "string", short: "o" },
+    dump: { type: "string" },
+    serial: { type: "string" },
+    session: { type: "string" },
+  });
+  if (p.positionals.length > 1) {
+    throw new UsageError(
+      `Expected at most one HOST[:PORT], got ${p.positionals.length} (see 'rtr snapshot --help')`,
+    );
+  }
+  const opts = connectOptions(p, p.positionals[0]);
+  const format = (str(p, "format") ?? "json") as OutputFormat;
+  if (!OUTPUT_FORMATS.includes(format)) {
+    throw new UsageError(
+      `Unknown --format ${JSON.stringify(format)}: use one of ${OUTPUT_FORMATS.join(", ")}`,
+    );
+  }
+  const hasSerial = str(p, "serial") !== undefined, hasSession = str(p, "session") !== undefined;
+  if (hasSerial !== hasSession) throw new UsageError("--serial and --session go together");
+  if (hasSerial) {
+    opts.startFrom = {
+      serial: int(p, "serial", 0, 0, 0xffffffff),
+      sessionId: int(p, "session", 0, 0, 0xffff),
+    };
+    if (str(p, "format") !== undefined && format !== "ndjson") {
+      throw new UsageError("--serial prints a delta, which only --format ndjson can carry");
+    }
+  }
+  const output = str(p, "output");
+  const dump = str(p, "dump");
+  const log = verboseLog(p);
+  opts.log = log;
+  opts.onProgress = ttyProgress();
+  let tap: WireTap | undefined;
+  if (dump) tap = await createDumpTap(dump);
+  const source = `${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${opts.port}`;
+  log(`CONNECT ${source} (protocol ${opts.version})`);
+  const out = await openOutput(output);
+  try {
+    return await syncAndWrite(opts, source, format, out.sink, tap, log).then(async (code) => {
+      if (code === 0) await out.commit();
+      else await out.abort();
+      return code;
+    });
+  } catch (e) {
+    await out.abort();
+    throw e;
+  }
+}
+
+async function syncAndWrite(
+  opts: SyncOptions,
+  source: string,
+  format: OutputFormat,
+  sink: TextSink,
+  tap: WireTap | undefined,
+  log: (line: string) => void,
+): Promise<number> {
+  let outcome;
+  try {
+    outcome = await syncOnce({ ...opts, tap });
+  } finally {
+    clearProgress();
+    await tap?.finish();
+  }
+  const meta = {
+    source,
+    version: outcome.version,
+    generated: new Date(),
+  };
+  if (outcome.cacheReset) {
+    const from = opts.startFrom!;
+    warn(
+      `rtr: cache answered Cache Reset: it has no delta from serial ${from.serial} of session ${from.sessionId}; run without --serial for the full table`,
+    );
+    await sink.write(
+      JSON.stringify({
+        type: "cacheReset",
+        source,
+        version: outcome.version,
+        sessionId: from.sessionId,
+        serial: from.serial,
+      }) + "\n",
+    );
+    return 1;
+  }
+  const r = outcome.result!;
+  for (const w of r.warnings) warn(`rtr: warning: ${w}`);
+  const full = {
+    ...meta,
+    sessionId: r.sessionId,
+    serial: r.serial,
+    refresh: r.version > 0 ? r.timers.refresh : undefined,
+    retry: r.version > 0 ? r.timers.retry : undefined,
+    expire: r.version > 0 ? r.timers.expire : undefined,
+    reset: r.reset,
+  };
+  {
+    if (opts.startFrom) {
+      await writeDiff(sink, r.diff);
+      await sink.write(
+        JSON.stringify({
+          type: "sync",
+          source,
+          serial: r.serial,
+          previousSerial: opts.startFrom.serial,
+          sessionId: r.sessionId,
+          version: r.version,
+          reset: false,
+          announced: r.announced,
+          withdrawn: r.withdrawn,
+          refresh: full.refresh,
+          retry: full.retry,
+          expire: full.expire,
+          time: meta.generated.toISOString(),
+        }) + "\n",
+      );
+    } else {
+      await writeTable(sink, r.table, format, full);
+    }
+  }
+  log(
+    `synced ${r.table.vrps.size} VRPs, ${r.table.routerKeys.length} router keys, ${r.table.aspas.length} ASPA at version ${r.version}, session ${r.sessionId} serial ${r.serial}: ${outcome.pdus} PDUs, ${outcome.bytes} bytes in ${
+      (outcome.elapsedMs / 1000).toFixed(2)
+    } s`,
+  );
+  return 0;
+}
+
+/** An output: stdout, or an atomic file that appears only on `commit`. */
+export interface Output {
+  sink: TextSink;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** Open `-o FILE` (its temporary name, at once, so a bad path fails before any work) or stdout. */
+export async function openOutput(output: string | undefined): Promise<Output> {
+  if (output === undefined || output === "-") {
+    const sink = stdoutSink();
+    return { sink, commit: () => sink.flush(), abort: () => sink.flush().catch(() => {}) };
+  }
+  try {
+    const f = await AtomicFile.create(output);
+    return { sink: f.sink, commit: () => f.commit(), abort: () => f.abort() };
+  } catch (e) {
+    throw new RtrError(`Cannot write ${output}: ${errText(e)}`);
+  }
+}
+
+/** The `snapshot` subcommand. */
+export const command: Command = {
+  name: "snapshot",
+  summary: "sync once with a cache, print the table, exit",
+  help,
+  run,
+};

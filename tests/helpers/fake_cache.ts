@@ -1,0 +1,103 @@
+/**
+ * A scripted fake cache for client tests: listens on 127.0.0.1 port 0 and, per connection, runs
+ * a script that reads the query and writes chosen bytes. Every read is bounded.
+ */
+import { decodePdu, encodePdus, type Pdu } from "../../lib/wire/mod.ts";
+
+/** One accepted connection, as the script sees it. */
+export interface FakeConn {
+  /** Read one PDU the client sent (bounded by `timeoutMs`); null at EOF. */
+  readPdu(timeoutMs?: number): Promise<Pdu | null>;
+  write(bytes: Uint8Array | Pdu[]): Promise<void>;
+  close(): void;
+}
+
+/** A running fake cache. */
+export interface FakeCache {
+  port: number;
+  /** Every PDU the clients sent, per connection. */
+  received: Pdu[][];
+  stop(): Promise<void>;
+}
+
+/** Start a fake cache; `script(conn, index)` runs for each connection. */
+export function startFakeCache(script: (c: FakeConn, index: number) => Promise<void>): FakeCache {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const received: Pdu[][] = [];
+  const conns: Deno.Conn[] = [];
+  const tasks: Promise<void>[] = [];
+  const accept = (async () => {
+    let i = 0;
+    for await (const conn of listener) {
+      conns.push(conn);
+      const mine: Pdu[] = [];
+      received.push(mine);
+      let buf = new Uint8Array(0);
+      const fc: FakeConn = {
+        async readPdu(timeoutMs = 5000) {
+          const deadline = Date.now() + timeoutMs;
+          while (true) {
+            if (buf.length >= 8) {
+              const len = new DataView(buf.buffer, buf.byteOffset).getUint32(4);
+              if (buf.length >= len) {
+                const pdu = decodePdu(buf.slice(0, len));
+                buf = buf.slice(len);
+                mine.push(pdu);
+                return pdu;
+              }
+            }
+            const chunk = new Uint8Array(65536);
+            const left = deadline - Date.now();
+            if (left <= 0) throw new Error("fake cache: read timed out");
+            let t: ReturnType<typeof setTimeout> | undefined;
+            const n = await Promise.race([
+              conn.read(chunk).catch(() => null),
+              new Promise<"t">((r) => t = setTimeout(() => r("t"), left)),
+            ]);
+            clearTimeout(t);
+            if (n === "t") throw new Error("fake cache: read timed out");
+            if (n === null) return null;
+            const next = new Uint8Array(buf.length + n);
+            next.set(buf);
+            next.set(chunk.subarray(0, n), buf.length);
+            buf = next;
+          }
+        },
+        async write(bytes) {
+          const b = bytes instanceof Uint8Array ? bytes : encodePdus(bytes);
+          let off = 0;
+          while (off < b.length) off += await conn.write(b.subarray(off));
+        },
+        close() {
+          try {
+            conn.close();
+          } catch { /* closed */ }
+        },
+      };
+      tasks.push(script(fc, i++).catch(() => {}).finally(() => fc.close()));
+    }
+  })().catch(() => {});
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    received,
+    async stop() {
+      try {
+        listener.close();
+      } catch { /* closed */ }
+      // Let scripts finish their (bounded) reads first: closing now would cancel them.
+      let t: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.allSettled(tasks),
+        new Promise((r) => t = setTimeout(r, 6000)),
+      ]);
+      clearTimeout(t);
+      for (const c of conns) {
+        try {
+          c.close();
+        } catch { /* closed */ }
+      }
+      await accept;
+      await Promise.allSettled(tasks);
+    },
+  };
+}
