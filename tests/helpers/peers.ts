@@ -6,8 +6,23 @@
 /** True when running in CI (missing peers are then failures). */
 export const IN_CI = Deno.env.get("CI") === "true";
 
-/** Path of ../shared relative to the repository. */
-export const SHARED = new URL("../../../shared/", import.meta.url).pathname;
+/**
+ * Path of ../shared relative to the repository (a worktree in ../wt/NAME finds ../../shared;
+ * `RTR_SHARED` overrides).
+ */
+export const SHARED: string = (() => {
+  const env = Deno.env.get("RTR_SHARED");
+  if (env) return env.endsWith("/") ? env : env + "/";
+  const candidates = ["../../../shared/", "../../../../shared/"].map((p) =>
+    new URL(p, import.meta.url).pathname
+  );
+  for (const c of candidates) {
+    try {
+      if (Deno.statSync(`${c}data`).isDirectory) return c;
+    } catch { /* try the next */ }
+  }
+  return candidates[0];
+})();
 
 /** Whether a command is on PATH. */
 export function hasCommand(name: string): boolean {
