@@ -1,0 +1,6 @@
+/** Table formats: reading every dialect (read.ts) and writing every output format (write.ts). */
+export * from "./read.ts";
+export * from "./write.ts";
+export { diffCounts, type SyncExtra } from "./ndjson.ts";
+export { CSV_HEADER } from "./csv.ts";
+export { jsonMetadata } from "./json.ts";

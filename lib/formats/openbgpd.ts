@@ -1,0 +1,50 @@
+/**
+ * OpenBGPD `bgpd.conf` include (formats.md §4): one `roa-set` with `PREFIX [maxlen N] source-as
+ * ASN` lines (`maxlen` left out when it equals the prefix length) and one `aspa-set` with
+ * `customer-as N provider-as { a, b }` lines. bgpd.conf has no syntax for BGPsec router keys:
+ * the header comment counts them. An empty set is left out (a comment says so); a customer with
+ * an empty provider list cannot be written as `provider-as { }` and becomes a comment.
+ */
+import type { TextSink } from "../cli/io.ts";
+import type { PayloadTable } from "../model/mod.ts";
+import type { TableMeta } from "./meta.ts";
+import { headerComment } from "./header.ts";
+import { writeVrps } from "./text.ts";
+
+/** Write `table` as an OpenBGPD configuration fragment. */
+export async function writeOpenbgpd(
+  sink: TextSink,
+  table: PayloadTable,
+  meta: TableMeta,
+): Promise<void> {
+  await sink.write(headerComment(table, meta));
+  if (table.routerKeys.length > 0) {
+    await sink.write(
+      `# ${table.routerKeys.length} BGPsec router key(s) left out: bgpd.conf has no syntax for them\n`,
+    );
+  }
+  if (table.vrps.size === 0) await sink.write("# no VRPs: roa-set left out\n");
+  else {
+    await sink.write("roa-set {\n");
+    await writeVrps(
+      sink,
+      table.vrps,
+      (prefix, len, maxLength, asn) =>
+        len === maxLength
+          ? `\t${prefix} source-as ${asn}\n`
+          : `\t${prefix} maxlen ${maxLength} source-as ${asn}\n`,
+    );
+    await sink.write("}\n");
+  }
+  if (table.aspas.length === 0) {
+    await sink.write("# no ASPA: aspa-set left out\n");
+    return;
+  }
+  let s = "aspa-set {\n";
+  for (const a of table.aspas) {
+    s += a.providers.length === 0
+      ? `\t# customer-as ${a.customer} has an empty provider list, left out\n`
+      : `\tcustomer-as ${a.customer} provider-as { ${a.providers.join(", ")} }\n`;
+  }
+  await sink.write(s + "}\n");
+}

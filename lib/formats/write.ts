@@ -1,0 +1,51 @@
+/**
+ * Writing a whole table in any output format of `snapshot` (issue 2, formats.md §1 and §4):
+ * rpki-client JSON, NDJSON records, rpki-client CSV, OpenBGPD and BIRD 2 configuration. Every
+ * writer streams to a TextSink in chunks and sorts deterministically (VrpSet order).
+ */
+import type { TextSink } from "../cli/io.ts";
+import { UsageError } from "../errors.ts";
+import type { PayloadTable } from "../model/mod.ts";
+import { writeBird } from "./bird.ts";
+import { writeCsv } from "./csv.ts";
+import { writeJson } from "./json.ts";
+import { OUTPUT_FORMATS, type OutputFormat, type TableMeta } from "./meta.ts";
+import { writeNdjson } from "./ndjson.ts";
+import { writeOpenbgpd } from "./openbgpd.ts";
+
+export { OUTPUT_FORMATS } from "./meta.ts";
+export type { OutputFormat, TableMeta } from "./meta.ts";
+export { aspaLine, routerKeyLine, syncLine, vrpLine, writeDiff } from "./ndjson.ts";
+
+/** Write `table` to `sink` in `format`, then flush the sink. */
+export async function writeTable(
+  sink: TextSink,
+  table: PayloadTable,
+  format: OutputFormat,
+  meta: TableMeta,
+): Promise<void> {
+  switch (format) {
+    case "json":
+      await writeJson(sink, table, meta);
+      break;
+    case "ndjson":
+      await writeNdjson(sink, table, meta);
+      break;
+    case "csv":
+      await writeCsv(sink, table);
+      break;
+    case "openbgpd":
+      await writeOpenbgpd(sink, table, meta);
+      break;
+    case "bird":
+      await writeBird(sink, table, meta);
+      break;
+    default:
+      throw new UsageError(
+        `Unknown output format ${JSON.stringify(format satisfies never)}, expected one of ${
+          OUTPUT_FORMATS.join(", ")
+        }`,
+      );
+  }
+  await sink.flush();
+}
