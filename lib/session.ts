@@ -204,6 +204,28 @@ export class ClientSession {
     return { type: 2, version: this.version ?? this.proposal };
   }
 
+  /**
+   * Forget session id and serial but keep the table (for diffing the next full table against):
+   * the next query is a Reset Query.
+   */
+  forgetSession(): void {
+    this.sessionId = null;
+    this.serial = null;
+    this.haveData = false;
+    this.#deltaOnly = false;
+  }
+
+  /**
+   * A session for a new connection at another version: session ids and serials are per version
+   * (protocol.md §3 rule 8), so it starts with a Reset Query; the table is kept for diffing.
+   */
+  withVersion(version: number): ClientSession {
+    const s = new ClientSession({ version });
+    s.table = this.table;
+    s.timers = this.timers;
+    return s;
+  }
+
   /** The transport closed or was replaced: a new connection renegotiates the version. */
   disconnected(): void {
     this.version = null;

@@ -1,11 +1,13 @@
 /**
  * Strict, context-free decoding of one RTR PDU (protocol.md §1.3, §2). Every failure is a
  * DecodeError carrying the RFC error code to report and the offending bytes. Reserved fields and
- * flag bits are ignored; host bits beyond the prefix length are masked and flagged.
+ * flag bits are ignored (decoded `flags` is 1 for announce, 0 for withdraw, nothing else); host
+ * bits beyond the prefix length are masked and flagged.
  */
 import { DecodeError } from "../errors.ts";
 import {
   ErrorCode,
+  FLAG_ANNOUNCE,
   HEADER_LENGTH,
   MAX_PDU_LENGTH,
   MAX_VERSION,
@@ -171,7 +173,7 @@ export function decodeAt(bytes: Uint8Array, view: DataView, off: number, len: nu
       return {
         type,
         version,
-        flags: bytes[off + 2],
+        flags: bytes[off + 2] & FLAG_ANNOUNCE,
         ski: bytes.slice(off + 8, off + 28),
         asn: view.getUint32(off + 28),
         spki: bytes.slice(off + 32, off + len),
@@ -201,7 +203,7 @@ function decodePrefix(
   version: number,
 ): PrefixPdu {
   const bitsMax = type === 4 ? 32 : 128;
-  const flags = bytes[off + 8];
+  const flags = bytes[off + 8] & FLAG_ANNOUNCE;
   const prefixLength = bytes[off + 9];
   const maxLength = bytes[off + 10];
   const name = type === 4 ? "IPv4 Prefix" : "IPv6 Prefix";
@@ -299,7 +301,7 @@ function decodeAspa(
     return {
       type: 11,
       version,
-      flags: bytes[off + 8],
+      flags: bytes[off + 8] & FLAG_ANNOUNCE,
       customer: view.getUint32(off + 12),
       providers,
       legacyAfi: bytes[off + 9],
@@ -325,7 +327,7 @@ function decodeAspa(
         len,
       );
     }
-    return { type: 11, version, flags: headerFlags, customer, providers: [] };
+    return { type: 11, version, flags: 0, customer, providers: [] };
   }
   if ((len - 12) % 4 !== 0) {
     fail(
@@ -371,5 +373,5 @@ function decodeAspa(
     providers[i] = p;
     prev = p;
   }
-  return { type: 11, version, flags: headerFlags, customer, providers };
+  return { type: 11, version, flags: 1, customer, providers };
 }

@@ -37,7 +37,7 @@ export interface CacheResponsePdu {
 export interface PrefixPdu {
   type: 4 | 6;
   version: number;
-  /** Flags octet; bit 0 is announce (1) or withdraw (0). */
+  /** 1 = announce, 0 = withdraw (bit 0 of the flags octet; reserved bits dropped on decode). */
   flags: number;
   prefixLength: number;
   maxLength: number;
@@ -69,6 +69,7 @@ export interface CacheResetPdu {
 export interface RouterKeyPdu {
   type: 9;
   version: number;
+  /** 1 = announce, 0 = withdraw (reserved flag bits dropped on decode). */
   flags: number;
   /** Subject Key Identifier, 20 octets. */
   ski: Uint8Array;
@@ -92,6 +93,7 @@ export interface ErrorReportPdu {
 export interface AspaPdu {
   type: 11;
   version: number;
+  /** 1 = announce, 0 = withdraw (reserved flag bits dropped on decode). */
   flags: number;
   customer: number;
   /** Provider ASNs as sent (empty for a current-layout withdraw). */

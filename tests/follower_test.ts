@@ -1,0 +1,172 @@
+import { assertEquals as eq, assertOk } from "./helpers/assert.ts";
+import { startFakeCache } from "./helpers/fake_cache.ts";
+import { type Clock, follow, type FollowEvent } from "../lib/follower.ts";
+import type { Pdu } from "../lib/wire/mod.ts";
+
+/** Virtual time: every sleep advances it at once and yields to real I/O for a moment. */
+function fakeClock(start = 1_000_000): Clock & { t: number } {
+  const c = {
+    t: start,
+    now: () => c.t,
+    sleep: (ms: number, signal?: AbortSignal) =>
+      new Promise<void>((resolve) => {
+        if (signal?.aborted) return resolve();
+        const h = setTimeout(() => {
+          signal?.removeEventListener("abort", done);
+          if (!signal?.aborted) c.t += ms;
+          resolve();
+        }, 5);
+        function done() {
+          clearTimeout(h);
+          resolve();
+        }
+        signal?.addEventListener("abort", done, { once: true });
+      }),
+  };
+  return c;
+}
+
+const p4 = (flags: number, asn: number): Pdu => ({
+  type: 4,
+  version: 1,
+  flags,
+  prefixLength: 24,
+  maxLength: 24,
+  addr: [0xc0000200],
+  asn,
+});
+const cr: Pdu = { type: 3, version: 1, sessionId: 5 };
+const eod = (serial: number): Pdu => ({
+  type: 7,
+  version: 1,
+  sessionId: 5,
+  serial,
+  refresh: 100,
+  retry: 10,
+  expire: 1000,
+});
+
+async function run(
+  port: number,
+  stopWhen: (evs: FollowEvent[]) => boolean,
+  clock = fakeClock(),
+): Promise<FollowEvent[]> {
+  const evs: FollowEvent[] = [];
+  const ac = new AbortController();
+  const guard = setTimeout(() => ac.abort(), 8000);
+  await follow({
+    host: "127.0.0.1",
+    port,
+    version: 1,
+    timeoutSec: 5,
+    clock,
+    random: () => 0.5,
+    signal: ac.signal,
+    onEvent: (ev) => {
+      evs.push(ev);
+      if (stopWhen(evs)) ac.abort();
+    },
+  });
+  clearTimeout(guard);
+  return evs;
+}
+
+Deno.test("follow sends a Serial Query at Refresh and streams the delta", async () => {
+  const cache = startFakeCache(async (c) => {
+    eq(await c.readPdu(), { type: 2, version: 1 });
+    await c.write([cr, p4(1, 1), eod(1)]);
+    eq(await c.readPdu(), { type: 1, version: 1, sessionId: 5, serial: 1 });
+    await c.write([cr, p4(0, 1), p4(1, 2), eod(2)]);
+    await c.readPdu(3000).catch(() => null);
+  });
+  try {
+    const evs = await run(cache.port, (e) => e.filter((x) => x.kind === "commit").length === 2);
+    const commits = evs.filter((e) => e.kind === "commit");
+    eq(commits.length, 2);
+    const second = commits[1];
+    if (second.kind === "commit") {
+      eq(second.result.reset, false);
+      eq(second.result.previousSerial, 1);
+      eq([...second.result.diff.vrps.announced].map((v) => v.asn), [2]);
+      eq([...second.result.diff.vrps.withdrawn].map((v) => v.asn), [1]);
+    }
+  } finally {
+    await cache.stop();
+  }
+});
+
+Deno.test("follow answers Serial Notify at once and Cache Reset with a Reset Query", async () => {
+  const cache = startFakeCache(async (c) => {
+    await c.readPdu();
+    await c.write([cr, p4(1, 1), eod(1)]);
+    await c.write([{ type: 0, version: 1, sessionId: 5, serial: 2 }]);
+    eq(await c.readPdu(), { type: 1, version: 1, sessionId: 5, serial: 1 });
+    await c.write([{ type: 8, version: 1 }]);
+    eq(await c.readPdu(), { type: 2, version: 1 });
+    await c.write([cr, p4(1, 3), eod(7)]);
+    await c.readPdu(3000).catch(() => null);
+  });
+  try {
+    const evs = await run(cache.port, (e) => e.filter((x) => x.kind === "commit").length === 2);
+    const kinds = evs.map((e) => e.kind).filter((k) => k !== "connected");
+    eq(kinds, ["commit", "notify", "cacheReset", "commit"]);
+    const last = evs.at(-1)!;
+    if (last.kind === "commit") {
+      eq(last.result.reset, true);
+      eq([...last.result.diff.vrps.announced].map((v) => v.asn), [3]);
+      eq([...last.result.diff.vrps.withdrawn].map((v) => v.asn), [1]);
+    }
+  } finally {
+    await cache.stop();
+  }
+});
+
+Deno.test("follow reconnects after Retry and resumes with a Serial Query", async () => {
+  const cache = startFakeCache(async (c, i) => {
+    if (i === 0) {
+      await c.readPdu();
+      await c.write([cr, p4(1, 1), eod(1)]);
+      return; // hang up
+    }
+    eq(await c.readPdu(), { type: 1, version: 1, sessionId: 5, serial: 1 });
+    await c.write([cr, eod(1)]);
+    await c.readPdu(3000).catch(() => null);
+  });
+  try {
+    const clock = fakeClock();
+    const evs = await run(
+      cache.port,
+      (e) => e.filter((x) => x.kind === "commit").length === 2,
+      clock,
+    );
+    const d = evs.find((e) => e.kind === "disconnected");
+    assertOk(d && d.kind === "disconnected");
+    eq(d.retryInSec, 10); // Retry from End of Data, jitter 0 with random() = 0.5
+    const last = evs.at(-1)!;
+    assertOk(last.kind === "commit" && last.result.reset === false);
+  } finally {
+    await cache.stop();
+  }
+});
+
+Deno.test("follow flushes the table when Expire passes without a successful sync", async () => {
+  const cache = startFakeCache(async (c, i) => {
+    if (i === 0) {
+      await c.readPdu();
+      await c.write([cr, p4(1, 1), eod(1)]);
+      return;
+    }
+    // Later connections: accept and say nothing, so every query times out.
+    await c.readPdu(3000).catch(() => null);
+  });
+  try {
+    const clock = fakeClock();
+    const evs = await run(cache.port, (e) => e.some((x) => x.kind === "expired"), clock);
+    const ex = evs.find((e) => e.kind === "expired");
+    assertOk(ex && ex.kind === "expired");
+    eq(ex.dropped.vrps.size, 1);
+    assertOk(ex.time - ex.lastSuccess >= 1000 * 1000);
+  } finally {
+    await cache.stop();
+  }
+});
