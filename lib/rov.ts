@@ -22,7 +22,7 @@
  * VRPs inside a prefix (`within`, for `show -l` and `validate --more-specifics`) need no trie: the
  * set is sorted by address then length, so they form one contiguous run found by binary search.
  */
-import { topMask } from "./model/prefix.ts";
+import { parseIpv6, topMask } from "./model/prefix.ts";
 import { vrpAt, type VrpSet, W } from "./model/vrp_set.ts";
 import type { Vrp } from "./model/types.ts";
 
@@ -343,59 +343,70 @@ export class RovIndex {
     }
   }
 
-  /**
-   * The record range [first, end) of VRPs inside the prefix: exactly it and more specific
-   * (`orMoreSpecific`), or only exactly it.
-   */
+  /** VRPs inside a prefix: see `vrpsWithin`. */
   within(
     family: 4 | 6,
     addr: ArrayLike<number>,
     length: number,
     orMoreSpecific: boolean,
   ): [number, number] {
-    const d = this.set.data;
-    const n4 = this.set.ipv4Count;
-    const lo0 = family === 4 ? 0 : n4, hi0 = family === 4 ? n4 : this.set.size;
-    const words = family === 4 ? 1 : 4;
-    const start = new Uint32Array(4), last = new Uint32Array(4);
-    for (let i = 0; i < words; i++) {
-      const bits = length - 32 * i;
-      const m = bits <= 0 ? 0 : topMask(bits);
-      start[i] = (addr[i] & m) >>> 0;
-      last[i] = (start[i] | ~m) >>> 0;
-    }
-    // First record with (address, length) ≥ (start, length).
-    let lo = lo0, hi = hi0;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cmpAddrLen(d, mid, start, length) < 0) lo = mid + 1;
-      else hi = mid;
-    }
-    const first = lo;
-    if (!orMoreSpecific) {
-      // Records with exactly (start, length).
-      hi = hi0;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if (cmpAddrLen(d, mid, start, length) <= 0) lo = mid + 1;
-        else hi = mid;
-      }
-      return [first, lo];
-    }
-    // Last record whose address is ≤ the prefix's last address.
-    hi = hi0;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (cmpAddrLen(d, mid, last, 255) <= 0) lo = mid + 1;
-      else hi = mid;
-    }
-    return [first, lo];
+    return vrpsWithin(this.set, family, addr, length, orMoreSpecific);
   }
 
   /** The VRP at record index `i`. */
   vrp(i: number): Vrp {
     return vrpAt(this.set.data, i);
   }
+}
+
+/**
+ * The record range [first, end) of VRPs inside the prefix: exactly it and more specific
+ * (`orMoreSpecific`), or only exactly it. Needs no trie: such VRPs are adjacent in sort order.
+ */
+export function vrpsWithin(
+  set: VrpSet,
+  family: 4 | 6,
+  addr: ArrayLike<number>,
+  length: number,
+  orMoreSpecific: boolean,
+): [number, number] {
+  const d = set.data;
+  const n4 = set.ipv4Count;
+  const lo0 = family === 4 ? 0 : n4, hi0 = family === 4 ? n4 : set.size;
+  const words = family === 4 ? 1 : 4;
+  const start = new Uint32Array(4), last = new Uint32Array(4);
+  for (let i = 0; i < words; i++) {
+    const bits = length - 32 * i;
+    const m = bits <= 0 ? 0 : topMask(bits);
+    start[i] = (addr[i] & m) >>> 0;
+    last[i] = (start[i] | ~m) >>> 0;
+  }
+  // First record with (address, length) ≥ (start, length).
+  let lo = lo0, hi = hi0;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cmpAddrLen(d, mid, start, length) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  const first = lo;
+  if (!orMoreSpecific) {
+    // Records with exactly (start, length).
+    hi = hi0;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cmpAddrLen(d, mid, start, length) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return [first, lo];
+  }
+  // Last record whose address is ≤ the prefix's last address.
+  hi = hi0;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (cmpAddrLen(d, mid, last, 255) <= 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return [first, lo];
 }
 
 /** True when records i and j carry the same prefix (family, address, length). */
@@ -413,4 +424,90 @@ function cmpAddrLen(d: Uint32Array, i: number, addr: Uint32Array, length: number
     if (v !== addr[k]) return v < addr[k] ? -1 : 1;
   }
   return ((d[x] >>> 8) & 255) - length;
+}
+
+/** A route read from text, with the address as written (RTRlib's answers echo it). */
+export interface ParsedRoute extends Route {
+  /** The address text as given (before any `/`). */
+  addrText: string;
+}
+
+/** Parse an AS number written `64496`, `AS64496` or `as64496`; -1 when malformed. */
+export function parseAsnText(s: string): number {
+  let i = 0;
+  const n = s.length;
+  if (n >= 2 && (s.charCodeAt(0) | 0x20) === 0x61 && (s.charCodeAt(1) | 0x20) === 0x73) i = 2;
+  if (n - i < 1 || n - i > 10) return -1;
+  let x = 0;
+  for (; i < n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    x = x * 10 + c;
+  }
+  return x <= 0xffffffff ? x : -1;
+}
+
+/** Parse a dotted quad quickly; -1 when malformed. */
+function parseIpv4Fast(s: string): number {
+  let w = 0, part = 0, digits = 0, dots = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return -1;
+      w = w * 256 + part;
+      part = 0;
+      digits = 0;
+    } else {
+      const v = c - 48;
+      if (v < 0 || v > 9 || ++digits > 3) return -1;
+      part = part * 10 + v;
+      if (part > 255) return -1;
+    }
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return (w * 256 + part) >>> 0;
+}
+
+/**
+ * Parse one route line: `PREFIX ASN` (`192.0.2.0/24 AS64496`, `2001:db8::/32 64496`) or RTRlib
+ * `rpki-rov`'s `IP MASKLEN ASN`; fields separated by spaces or tabs. Host bits are masked. Returns
+ * the route, or a message saying what is wrong.
+ */
+export function parseRouteLine(line: string): ParsedRoute | string {
+  const f = line.trim().split(/[ \t]+/);
+  let addrText: string, lenText: string, asnText: string;
+  if (f.length === 2) {
+    const slash = f[0].indexOf("/");
+    if (slash < 0) return `expected PREFIX ASN or IP MASKLEN ASN, got ${JSON.stringify(line)}`;
+    addrText = f[0].slice(0, slash);
+    lenText = f[0].slice(slash + 1);
+    asnText = f[1];
+  } else if (f.length === 3 && !f[0].includes("/")) {
+    [addrText, lenText, asnText] = f;
+  } else {
+    return `expected PREFIX ASN or IP MASKLEN ASN, got ${JSON.stringify(line)}`;
+  }
+  const asn = parseAsnText(asnText);
+  if (asn < 0) return `invalid AS number ${JSON.stringify(asnText)}, expected 0 to 4294967295`;
+  let family: 4 | 6, addr: number[];
+  const v4 = parseIpv4Fast(addrText);
+  if (v4 >= 0) {
+    family = 4;
+    addr = [v4];
+  } else {
+    const v6 = addrText.includes(":") ? parseIpv6(addrText) : null;
+    if (!v6) return `invalid IP address ${JSON.stringify(addrText)}`;
+    family = 6;
+    addr = v6;
+  }
+  const max = family === 4 ? 32 : 128;
+  const length = /^\d{1,3}$/.test(lenText) ? Number(lenText) : -1;
+  if (length < 0 || length > max) {
+    return `invalid prefix length ${JSON.stringify(lenText)}, expected 0 to ${max}`;
+  }
+  for (let i = 0; i < addr.length; i++) {
+    const bits = length - 32 * i;
+    addr[i] = bits <= 0 ? 0 : (addr[i] & topMask(bits)) >>> 0;
+  }
+  return { family, addr, length, asn, addrText };
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { type Route, RovIndex, type RovResult } from "../lib/rov.ts";
+import { parseRouteLine, type Route, RovIndex, type RovResult } from "../lib/rov.ts";
 import { parsePrefix, topMask } from "../lib/model/prefix.ts";
 import { VrpSet, W } from "../lib/model/vrp_set.ts";
 import type { Vrp } from "../lib/model/types.ts";
@@ -338,3 +338,44 @@ function fmt(p: { family: 4 | 6; addr: number[]; length: number }): string {
   for (const w of p.addr) g.push((w >>> 16).toString(16), (w & 0xffff).toString(16));
   return `${g.join(":")}/${p.length}`;
 }
+
+Deno.test("parseRouteLine() reads PREFIX ASN and IP MASKLEN ASN, masking host bits", () => {
+  assert.deepEqual(parseRouteLine("192.0.2.0/24 AS64496"), {
+    family: 4,
+    addr: [0xc0000200],
+    length: 24,
+    asn: 64496,
+    addrText: "192.0.2.0",
+  });
+  assert.deepEqual(parseRouteLine("  192.0.2.77\t24   as4294967295 "), {
+    family: 4,
+    addr: [0xc0000200],
+    length: 24,
+    asn: 4294967295,
+    addrText: "192.0.2.77",
+  });
+  const v6 = parseRouteLine("2001:db8::1/32 64496");
+  assert.ok(typeof v6 !== "string");
+  assert.deepEqual(v6.addr, [0x20010db8, 0, 0, 0]);
+  assert.equal(v6.family, 6);
+});
+
+Deno.test("parseRouteLine() says what is wrong with a bad line", () => {
+  const bad: [string, RegExp][] = [
+    ["192.0.2.0/24", /expected PREFIX ASN or IP MASKLEN ASN/],
+    ["192.0.2.0 64496", /expected PREFIX ASN/],
+    ["192.0.2.0/24 24 64496", /expected PREFIX ASN/],
+    ["192.0.2.0/33 1", /invalid prefix length "33", expected 0 to 32/],
+    ["2001:db8::/129 1", /expected 0 to 128/],
+    ["192.0.2/24 1", /invalid IP address "192.0.2"/],
+    ["1.2.3.4.5/8 1", /invalid IP address/],
+    ["192.0.2.0/24 4294967296", /invalid AS number/],
+    ["192.0.2.0/24 AS", /invalid AS number/],
+    ["192.0.2.0/x 1", /invalid prefix length/],
+  ];
+  for (const [line, re] of bad) {
+    const r = parseRouteLine(line);
+    assert.equal(typeof r, "string", line);
+    assert.match(r as string, re, line);
+  }
+});
