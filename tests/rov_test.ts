@@ -182,7 +182,7 @@ Deno.test("validate() on an empty set says not-found for both families", () => {
   const ix = index([]);
   assert.equal(check(ix, "192.0.2.0/24", 1).state, "not-found");
   assert.equal(check(ix, "::/0", 1).state, "not-found");
-  assert.equal(ix.nodeCount, 0);
+  assert.equal(ix.prefixCount, 0);
 });
 
 Deno.test("validate() handles ASNs above 2^31", () => {
@@ -377,5 +377,52 @@ Deno.test("parseRouteLine() says what is wrong with a bad line", () => {
     const r = parseRouteLine(line);
     assert.equal(typeof r, "string", line);
     assert.match(r as string, re, line);
+  }
+});
+
+Deno.test("validate() agrees with the brute-force reading on a 5,000-VRP table (many first-stride slots)", () => {
+  let s = 42;
+  const rnd = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+  const vrps: Vrp[] = [];
+  const pick = (v6: boolean, length: number) => {
+    const addr = v6
+      ? [0x20010000 | (rnd() & 0x3f), rnd() & 0xff00ffff, rnd(), rnd()]
+      : [((rnd() % 6 + 10) << 24 | (rnd() & 0x00ffffff)) >>> 0];
+    return addr.map((w, k) => {
+      const bits = length - 32 * k;
+      return bits <= 0 ? 0 : (w & topMask(bits)) >>> 0;
+    });
+  };
+  for (let i = 0; i < 5000; i++) {
+    const v6 = rnd() % 4 === 0;
+    const length = v6 ? 16 + rnd() % 49 : 6 + rnd() % 27;
+    const max = Math.min(v6 ? 128 : 32, length + rnd() % 6);
+    vrps.push({
+      prefix: fmt({ family: v6 ? 6 : 4, addr: pick(v6, length), length }),
+      maxLength: max,
+      asn: rnd() % 30,
+    });
+  }
+  const set = VrpSet.from(vrps);
+  const ix = new RovIndex(set);
+  for (let i = 0; i < 5000; i++) {
+    const v6 = rnd() % 4 === 0;
+    const length = v6 ? rnd() % 129 : rnd() % 33;
+    const rt: Route = { family: v6 ? 6 : 4, addr: pick(v6, 128), length, asn: rnd() % 30 };
+    const want = naive(set, rt);
+    const got = ix.validate(rt);
+    assert.equal(got.state, want.state);
+    assert.deepEqual([...got.matched].sort(), [...want.m].sort());
+    assert.deepEqual([...got.unmatchedAs].sort(), [...want.a].sort());
+    assert.deepEqual([...got.unmatchedLength].sort(), [...want.l].sort());
+    assert.equal(
+      ix.stateCode(rt.family, rt.addr, rt.length, rt.asn),
+      { valid: 0, "not-found": 1, invalid: 2 }[got.state],
+    );
   }
 });
