@@ -11,7 +11,7 @@ import { W } from "../model/vrp_set.ts";
 import { type ParsedRoute, parseRouteLine, RovIndex, type RovResult } from "../rov.ts";
 import { flag, parseCommandArgs, str } from "./args.ts";
 import type { Command } from "./command.ts";
-import { stdoutSink, type TextSink, warn } from "./io.ts";
+import { type ByteWriter, warn } from "./io.ts";
 import { loadSource, SOURCE_HELP, SOURCE_OPTIONS } from "./table_source.ts";
 
 const FORMATS = ["ndjson", "text", "rov"] as const;
@@ -45,21 +45,118 @@ loaded, or some input lines were not routes; 2 usage; 3 / 4 the cache sent an Er
 / "No Data Available".
 `;
 
+const enc = new TextEncoder();
+
+/**
+ * Output built as bytes in one growing buffer: a million NDJSON records built as strings cost
+ * more in string flattening and encoding than the validation itself.
+ */
+class ByteOut {
+  buf = new Uint8Array(1 << 20);
+  len = 0;
+  readonly #w: ByteWriter;
+  constructor(w: ByteWriter) {
+    this.#w = w;
+  }
+
+  #room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+
+  /** Append text (ASCII fast path, UTF-8 otherwise). */
+  text(s: string): void {
+    const n = s.length;
+    this.#room(n);
+    const b = this.buf;
+    let len = this.len;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 127) {
+        this.len = len;
+        this.bytes(enc.encode(s.slice(i)));
+        return;
+      }
+      b[len++] = c;
+    }
+    this.len = len;
+  }
+
+  /** Append bytes. */
+  bytes(src: Uint8Array, from = 0, to = src.length): void {
+    this.#room(to - from);
+    const b = this.buf;
+    let len = this.len;
+    if (to - from > 64) {
+      b.set(src.subarray(from, to), len);
+      len += to - from;
+    } else for (let i = from; i < to; i++) b[len++] = src[i];
+    this.len = len;
+  }
+
+  /** Append a non-negative integer in decimal. */
+  uint(v: number): void {
+    this.#room(10);
+    if (v < 10) {
+      this.buf[this.len++] = 48 + v;
+      return;
+    }
+    const s = String(v);
+    for (let i = 0; i < s.length; i++) this.buf[this.len++] = s.charCodeAt(i);
+  }
+
+  /** Write everything out. */
+  async flush(): Promise<void> {
+    let off = 0;
+    while (off < this.len) off += await this.#w.write(this.buf.subarray(off, this.len));
+    this.len = 0;
+  }
+}
+
+const B = (s: string) => enc.encode(s);
+const J_START = B(`{"type":"validation","prefix":"`);
+const J_ASN = B(`","asn":`);
+const J_STATE = B(`,"state":"`);
+const J_REASON = B(`","reason":`);
+const J_MATCHED = B(`,"matched":`);
+const J_UNMATCHED_AS = B(`,"unmatchedAs":`);
+const J_UNMATCHED_LENGTH = B(`,"unmatchedLength":`);
+const J_MORE = B(`,"moreSpecifics":`);
+const J_END = B("}\n");
+const STATES: Record<string, Uint8Array> = {
+  valid: B("valid"),
+  invalid: B("invalid"),
+  "not-found": B("not-found"),
+};
+const REASONS: Record<string, Uint8Array> = {
+  null: B("null"),
+  as: B(`"as"`),
+  length: B(`"length"`),
+  "as-and-length": B(`"as-and-length"`),
+};
+
 /** Writes validation results in one of the formats. */
 class ResultWriter {
   readonly #ix: RovIndex;
-  readonly #sink: TextSink;
   readonly #format: Format;
   readonly #moreSpecifics: boolean;
-  readonly #vrpJson = new Map<number, string>();
-  readonly #vrpText = new Map<number, string>();
+  readonly out: ByteOut;
+  /** Each VRP rendered once for the format, kept in an arena: start offset and length. */
+  readonly #vrpAt: Int32Array;
+  readonly #vrpLen: Uint8Array;
+  #arena = new Uint8Array(1 << 16);
+  #arenaLen = 0;
   #headerDone = false;
 
-  constructor(ix: RovIndex, sink: TextSink, format: Format, moreSpecifics: boolean) {
+  constructor(ix: RovIndex, format: Format, moreSpecifics: boolean, out: ByteOut) {
     this.#ix = ix;
-    this.#sink = sink;
     this.#format = format;
     this.#moreSpecifics = moreSpecifics;
+    this.out = out;
+    this.#vrpAt = new Int32Array(ix.set.size).fill(-1);
+    this.#vrpLen = new Uint8Array(ix.set.size);
   }
 
   #prefixOf(i: number): string {
@@ -67,24 +164,40 @@ class ResultWriter {
     return formatPrefix(d[x] >>> 16 === 1 ? 6 : 4, d.subarray(x + 1, x + 5), (d[x] >>> 8) & 255);
   }
 
-  #json(i: number): string {
-    let s = this.#vrpJson.get(i);
-    if (s === undefined) {
-      const d = this.#ix.set.data, x = i * W;
-      s = `{"prefix":"${this.#prefixOf(i)}","maxLength":${d[x] & 255},"asn":${d[x + 5]}}`;
-      if (this.#vrpJson.size < 1 << 20) this.#vrpJson.set(i, s);
+  /**
+   * Append VRP `i` as the format shows it: a JSON object (ndjson), `PREFIX-MAX ASn` (text) or
+   * `ASN ADDR LEN MAX` (rov).
+   */
+  #vrp(i: number): void {
+    let at = this.#vrpAt[i];
+    if (at < 0) {
+      const d = this.#ix.set.data, x = i * W, p = this.#prefixOf(i);
+      const s = this.#format === "ndjson"
+        ? `{"prefix":"${p}","maxLength":${d[x] & 255},"asn":${d[x + 5]}}`
+        : this.#format === "text"
+        ? `${p}-${d[x] & 255} AS${d[x + 5]}`
+        : `${d[x + 5]} ${p.slice(0, p.indexOf("/"))} ${(d[x] >>> 8) & 255} ${d[x] & 255}`;
+      if (this.#arenaLen + s.length > this.#arena.length) {
+        const next = new Uint8Array(this.#arena.length * 2 + s.length);
+        next.set(this.#arena.subarray(0, this.#arenaLen));
+        this.#arena = next;
+      }
+      at = this.#arenaLen;
+      for (let k = 0; k < s.length; k++) this.#arena[this.#arenaLen++] = s.charCodeAt(k);
+      this.#vrpAt[i] = at;
+      this.#vrpLen[i] = s.length;
     }
-    return s;
+    this.out.bytes(this.#arena, at, at + this.#vrpLen[i]);
   }
 
-  #text(i: number): string {
-    let s = this.#vrpText.get(i);
-    if (s === undefined) {
-      const d = this.#ix.set.data, x = i * W;
-      s = `${this.#prefixOf(i)}-${d[x] & 255} AS${d[x + 5]}`;
-      if (this.#vrpText.size < 1 << 20) this.#vrpText.set(i, s);
+  #list(l: number[]): void {
+    const out = this.out;
+    out.text("[");
+    for (let k = 0; k < l.length; k++) {
+      if (k > 0) out.text(",");
+      this.#vrp(l[k]);
     }
-    return s;
+    out.text("]");
   }
 
   #more(r: ParsedRoute): number[] {
@@ -96,80 +209,99 @@ class ResultWriter {
     return out;
   }
 
-  /** Write the result for one route. */
-  async route(r: ParsedRoute): Promise<void> {
-    if (this.#format === "rov") return await this.#sink.write(this.#rovLine(r));
+  /** Append the output for one route. */
+  route(r: ParsedRoute): void {
+    if (this.#format === "rov") return this.#rovLine(r);
     const res = this.#ix.validate(r);
     const prefix = formatPrefix(r.family, r.addr, r.length);
-    if (this.#format === "ndjson") {
-      const list = (l: number[]) => `[${l.map((i) => this.#json(i)).join(",")}]`;
-      const more = this.#moreSpecifics ? `,"moreSpecifics":${list(this.#more(r))}` : "";
-      await this.#sink.write(
-        `{"type":"validation","prefix":"${prefix}","asn":${r.asn},"state":"${res.state}","reason":${
-          res.reason === null ? "null" : `"${res.reason}"`
-        },"matched":${list(res.matched)},"unmatchedAs":${list(res.unmatchedAs)},"unmatchedLength":${
-          list(res.unmatchedLength)
-        }${more}}\n`,
-      );
-      return;
+    if (this.#format === "text") return this.#textLine(prefix, r, res);
+    const out = this.out;
+    out.bytes(J_START);
+    out.text(prefix);
+    out.bytes(J_ASN);
+    out.uint(r.asn);
+    out.bytes(J_STATE);
+    out.bytes(STATES[res.state]);
+    out.bytes(J_REASON);
+    out.bytes(REASONS[String(res.reason)]);
+    out.bytes(J_MATCHED);
+    this.#list(res.matched);
+    out.bytes(J_UNMATCHED_AS);
+    this.#list(res.unmatchedAs);
+    out.bytes(J_UNMATCHED_LENGTH);
+    this.#list(res.unmatchedLength);
+    if (this.#moreSpecifics) {
+      out.bytes(J_MORE);
+      this.#list(this.#more(r));
     }
-    await this.#textLine(prefix, r, res);
+    out.bytes(J_END);
   }
 
-  async #textLine(prefix: string, r: ParsedRoute, res: RovResult): Promise<void> {
+  #textLine(prefix: string, r: ParsedRoute, res: RovResult): void {
+    const out = this.out;
     if (!this.#headerDone) {
       this.#headerDone = true;
-      await this.#sink.write(
+      out.text(
         `${pad("ROUTE", 20)} ${pad("ORIGIN", 12)} ${pad("STATE", 10)} ${pad("REASON", 14)} VRPS\n`,
       );
     }
-    const parts: string[] = [];
-    for (const i of res.matched) parts.push(`${this.#text(i)} (matched)`);
-    for (const i of res.unmatchedAs) parts.push(`${this.#text(i)} (as)`);
-    for (const i of res.unmatchedLength) parts.push(`${this.#text(i)} (length)`);
-    for (const i of this.#more(r)) parts.push(`${this.#text(i)} (more specific)`);
-    await this.#sink.write(
+    out.text(
       `${pad(prefix, 20)} ${pad(`AS${r.asn}`, 12)} ${pad(res.state, 10)} ${
         pad(res.reason ?? "-", 14)
-      } ${parts.length ? parts.join(", ") : "-"}\n`,
+      } `,
     );
+    let n = 0;
+    const tagged = (l: number[], tag: string) => {
+      for (const i of l) {
+        if (n++ > 0) out.text(", ");
+        this.#vrp(i);
+        out.text(tag);
+      }
+    };
+    tagged(res.matched, " (matched)");
+    tagged(res.unmatchedAs, " (as)");
+    tagged(res.unmatchedLength, " (length)");
+    tagged(this.#more(r), " (more specific)");
+    out.text(n === 0 ? "-\n" : "\n");
   }
 
   /**
    * RTRlib's answer: covering VRPs least specific first; for a valid route only up to the
    * prefix holding the first match (RTRlib stops walking there).
    */
-  #rovLine(r: ParsedRoute): string {
-    const ix = this.#ix, d = ix.set.data;
+  #rovLine(r: ParsedRoute): void {
+    const ix = this.#ix, d = ix.set.data, out = this.out;
     const code = ix.stateCode(r.family, r.addr, r.length, r.asn);
-    let reasons = "";
+    out.text(r.addrText);
+    out.text(" ");
+    out.uint(r.length);
+    out.text(" ");
+    out.uint(r.asn);
+    out.text("|");
     if (code !== 1) {
       const cover = ix.covering(r.family, r.addr, r.length);
-      const parts: string[] = [];
       let matchedAt = -1; // prefix length of the first prefix holding a match
-      for (const i of cover) {
-        const x = i * W, len = (d[x] >>> 8) & 255;
+      for (let k = 0; k < cover.length; k++) {
+        const i = cover[k], x = i * W, len = (d[x] >>> 8) & 255;
         if (matchedAt >= 0 && len !== matchedAt) break;
-        const asn = d[x + 5], max = d[x] & 255;
-        const p = this.#prefixOf(i);
-        parts.push(`${asn} ${p.slice(0, p.indexOf("/"))} ${len} ${max}`);
-        if (matchedAt < 0 && asn === r.asn && asn !== 0 && r.length <= max) matchedAt = len;
+        if (k > 0) out.text(",");
+        this.#vrp(i);
+        const asn = d[x + 5];
+        if (matchedAt < 0 && asn === r.asn && asn !== 0 && r.length <= (d[x] & 255)) {
+          matchedAt = len;
+        }
       }
-      reasons = parts.join(",");
     }
-    return `${r.addrText} ${r.length} ${r.asn}|${reasons}|${code}\n`;
+    out.text("|");
+    out.uint(code);
+    out.text("\n");
   }
 
-  /** Report a line that is not a route. */
-  async error(line: number, message: string): Promise<void> {
+  /** Report a line that is not a route: an NDJSON error record, or a line on stderr. */
+  error(line: number, message: string): void {
     if (this.#format === "ndjson") {
-      await this.#sink.write(
-        `{"type":"error","line":${line},"message":${JSON.stringify(message)}}\n`,
-      );
-    } else {
-      await this.#sink.flush();
-      warn(`rtr: line ${line}: ${message}`);
-    }
+      this.out.text(`{"type":"error","line":${line},"message":${JSON.stringify(message)}}\n`);
+    } else warn(`rtr: line ${line}: ${message}`);
   }
 }
 
@@ -177,23 +309,22 @@ function pad(s: string, n: number): string {
   return s.length >= n ? s : s + " ".repeat(n - s.length);
 }
 
-/** Validate every line of `input`; returns the number of bad lines. */
+/** Validate every line of `input`, answering each chunk as it arrives; returns the bad lines. */
 async function validateStream(
   input: ReadableStream<Uint8Array>,
-  out: ResultWriter,
-  sink: TextSink,
+  w: ResultWriter,
 ): Promise<number> {
   const dec = new TextDecoder();
   let rest = "", lineNo = 0, bad = 0;
-  const one = async (line: string) => {
+  const one = (line: string): void => {
     lineNo++;
     const t = line.trim();
-    if (t === "" || t.startsWith("#")) return;
+    if (t === "" || t.charCodeAt(0) === 35 /* # */) return;
     const r = parseRouteLine(t);
     if (typeof r === "string") {
       bad++;
-      await out.error(lineNo, r);
-    } else await out.route(r);
+      w.error(lineNo, r);
+    } else w.route(r);
   };
   for await (const chunk of input) {
     const text = rest + dec.decode(chunk, { stream: true });
@@ -201,15 +332,15 @@ async function validateStream(
     for (;;) {
       const nl = text.indexOf("\n", start);
       if (nl < 0) break;
-      await one(text.slice(start, nl));
+      one(text.slice(start, nl));
       start = nl + 1;
     }
     rest = text.slice(start);
     // Answer what has arrived: a program talking to us line by line gets its answers.
-    await sink.flush();
+    await w.out.flush();
   }
   rest += dec.decode();
-  if (rest !== "") await one(rest);
+  if (rest !== "") one(rest);
   return bad;
 }
 
@@ -239,12 +370,11 @@ async function run(args: string[]): Promise<number> {
   }
   const { table } = await loadSource(p, "validate");
   const ix = new RovIndex(table.vrps);
-  const sink = stdoutSink();
-  const out = new ResultWriter(ix, sink, format, moreSpecifics);
+  const w = new ResultWriter(ix, format, moreSpecifics, new ByteOut(Deno.stdout));
   let bad = 0;
-  if (single) await out.route(single);
-  else bad = await validateStream(Deno.stdin.readable, out, sink);
-  await sink.flush();
+  if (single) w.route(single);
+  else bad = await validateStream(Deno.stdin.readable, w);
+  await w.out.flush();
   if (bad > 0) warn(`rtr: ${bad} input line${bad === 1 ? " was" : "s were"} not a route`);
   return bad > 0 ? 1 : 0;
 }
