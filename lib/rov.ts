@@ -269,14 +269,16 @@ export class RovIndex {
   validate(route: Route): RovResult {
     const d = this.set.data, asn = route.asn, length = route.length;
     const matched: number[] = [], unmatchedAs: number[] = [], unmatchedLength: number[] = [];
-    this.#eachCovering(route.family, route.addr, length, (f, e) => {
+    const { p, n, words, stride } = this.#chain(route.family, route.addr, length);
+    for (let c = n - 1; c >= 0; c--) {
+      const o = CHAIN[c] * stride, f = p[o + words + 1], e = f + (p[o + words] >>> 8);
       for (let i = f; i < e; i++) {
         const x = i * W, vAsn = d[x + 5];
         if (vAsn !== asn || vAsn === 0) unmatchedAs.push(i);
         else if (length > (d[x] & 255)) unmatchedLength.push(i);
         else matched.push(i);
       }
-    });
+    }
     let state: RovState, reason: InvalidReason | null = null;
     if (matched.length > 0) state = "valid";
     else if (unmatchedAs.length + unmatchedLength.length === 0) state = "not-found";
@@ -294,32 +296,32 @@ export class RovIndex {
   /** Record indices of every VRP covering the prefix, least specific first. */
   covering(family: 4 | 6, addr: ArrayLike<number>, length: number): number[] {
     const out: number[] = [];
-    this.#eachCovering(family, addr, length, (f, e) => {
+    const { p, n, words, stride } = this.#chain(family, addr, length);
+    for (let c = n - 1; c >= 0; c--) {
+      const o = CHAIN[c] * stride, f = p[o + words + 1], e = f + (p[o + words] >>> 8);
       for (let i = f; i < e; i++) out.push(i);
-    });
+    }
     return out;
   }
 
-  /** Call `visit(first, end)` for each covering prefix's record range, least specific first. */
-  #eachCovering(
-    family: 4 | 6,
-    addr: ArrayLike<number>,
-    length: number,
-    visit: (first: number, end: number) => void,
-  ): void {
+  /**
+   * Fill CHAIN[0…n) with the covering prefixes of (addr, length), most specific first; returns
+   * n and the family's arrays.
+   */
+  #chain(family: 4 | 6, addr: ArrayLike<number>, length: number) {
     const t = family === 4 ? this.#v4 : this.#v6;
-    if (t.count === 0) return;
     const words = t.words, stride = t.stride, p = t.p;
-    const a = maskInto(AW, addr, words, length);
-    let q = t.lastAtOrBefore(a, length);
-    // Skip the prefixes under R's deepest covering prefix; from there up, all cover R.
-    while (q >= 0 && !coversAt(p, q * stride, words, a, 0, length)) q = p[q * stride + words + 2];
     let n = 0;
-    for (; q >= 0; q = p[q * stride + words + 2]) CHAIN[n++] = q;
-    while (n > 0) {
-      const o = CHAIN[--n] * stride, first = p[o + words + 1];
-      visit(first, first + (p[o + words] >>> 8));
+    if (t.count > 0) {
+      const a = maskInto(AW, addr, words, length);
+      let q = t.lastAtOrBefore(a, length);
+      // Skip the prefixes under R's deepest covering prefix; from there up, all cover R.
+      while (q >= 0 && !coversAt(p, q * stride, words, a, 0, length)) {
+        q = p[q * stride + words + 2];
+      }
+      for (; q >= 0; q = p[q * stride + words + 2]) CHAIN[n++] = q;
     }
+    return { p, n, words, stride };
   }
 
   /** VRPs inside a prefix: see `vrpsWithin`. */
