@@ -103,7 +103,9 @@ export class Connection {
     const buf = new Uint8Array(1 << 18);
     const queue: SessionEvent[] = [];
     let stop = false;
-    const onPdu = (pdu: Pdu, raw: Uint8Array) => {
+    const framer = this.framer;
+    const raw = () => framer.raw();
+    const onPdu = (pdu: Pdu) => {
       if (stop) return;
       const ev = session.receive(pdu, raw);
       if (ev.kind !== "none") {

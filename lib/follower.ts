@@ -69,8 +69,24 @@ export interface FollowOptions extends ConnectOptions {
   random?: () => number;
 }
 
-/** Run until `signal` aborts. Resolves when stopped; rejects only on programming errors. */
+/** An error thrown by the caller's event handler: it ends the follower. */
+class HandlerFailed extends Error {
+  constructor(cause: unknown) {
+    super("event handler failed", { cause });
+  }
+}
+
+/** Run until `signal` aborts. Resolves when stopped; rejects when `onEvent` throws. */
 export async function follow(opts: FollowOptions): Promise<void> {
+  try {
+    await followLoop(opts);
+  } catch (e) {
+    if (e instanceof HandlerFailed) throw e.cause;
+    throw e;
+  }
+}
+
+async function followLoop(opts: FollowOptions): Promise<void> {
   const clock = opts.clock ?? realClock;
   const random = opts.random ?? Math.random;
   const signal = opts.signal;
@@ -80,7 +96,11 @@ export async function follow(opts: FollowOptions): Promise<void> {
   let everSynced = opts.resume !== undefined;
   const timeoutMs = (opts.timeoutSec ?? 30) * 1000;
   const emit = async (ev: FollowEvent) => {
-    await opts.onEvent(ev);
+    try {
+      await opts.onEvent(ev);
+    } catch (e) {
+      throw new HandlerFailed(e);
+    }
   };
 
   /** Flush when Expire has passed since the last success; true when it did. */
@@ -250,6 +270,7 @@ export async function follow(opts: FollowOptions): Promise<void> {
         if (ev.kind === "fatal" || ev.kind === "downgrade" || ev.kind === "eof") break;
       }
     } catch (e) {
+      if (e instanceof HandlerFailed) throw e.cause;
       if (!signal?.aborted) reason = e instanceof RtrError ? e.message : errText(e);
     } finally {
       signal?.removeEventListener("abort", onAbort);

@@ -5,7 +5,7 @@
  * failures are reported to the cache with an Error Report. It never touches a socket or a clock:
  * the driver (lib/client.ts) feeds it PDUs and carries out what it returns.
  */
-import { DecodeError, PeerError, RtrError } from "./errors.ts";
+import { DecodeError, PeerError, type RtrError } from "./errors.ts";
 import {
   type AspaPdu,
   type EndOfDataPdu,
@@ -29,9 +29,12 @@ import {
   type TableDiff,
   toBase64,
   toHex,
-  VrpSet,
+  type VrpSet,
   VrpSetBuilder,
 } from "./model/mod.ts";
+
+/** A PDU's bytes, or a function returning them on demand. */
+export type RawBytes = Uint8Array | (() => Uint8Array);
 
 /** Timer values in seconds (End of Data in v1/v2; local defaults for v0). */
 export interface Timers {
@@ -254,8 +257,9 @@ export class ClientSession {
     return this.#fatal(e.errorCode, e.message, e.pdu, !isErrorReport);
   }
 
-  #fatal(code: number, message: string, pdu?: Uint8Array, report = true): SessionEvent {
+  #fatal(code: number, message: string, raw?: RawBytes, report = true): SessionEvent {
     const v = this.version ?? this.proposal;
+    const pdu = typeof raw === "function" ? raw() : raw;
     const error = new DecodeError(code, message, pdu);
     return {
       kind: "fatal",
@@ -273,8 +277,11 @@ export class ClientSession {
     };
   }
 
-  /** Feed one decoded PDU (with its raw bytes, for Error Reports). */
-  receive(pdu: Pdu, raw?: Uint8Array): SessionEvent {
+  /**
+   * Feed one decoded PDU. `raw` gives its bytes for an Error Report: the bytes themselves, or a
+   * function called only when a report is made (so the hot path allocates no view per PDU).
+   */
+  receive(pdu: Pdu, raw?: RawBytes): SessionEvent {
     if (pdu.type === 10) return this.#errorReport(pdu.version, pdu.errorCode, pdu.text);
     if (pdu.type === 0) return this.#notify(pdu.version, pdu.sessionId, pdu.serial);
     // Version negotiation and consistency.
@@ -322,7 +329,7 @@ export class ClientSession {
         if (announce) st.announced++;
         else st.withdrawn++;
         if (pdu.type === 9) return this.#stageKey(st, pdu, announce);
-        if (pdu.type === 11) return this.#stageAspa(st, pdu, announce, raw);
+        if (pdu.type === 11) return this.#stageAspa(st, pdu, announce);
         return this.#stagePrefix(st, pdu, announce);
       }
       case 7:
@@ -384,7 +391,7 @@ export class ClientSession {
     return p;
   }
 
-  #cacheResponse(sessionId: number, raw?: Uint8Array): SessionEvent {
+  #cacheResponse(sessionId: number, raw?: RawBytes): SessionEvent {
     if (this.#outstanding === null || this.#staging) {
       return this.#fatal(ErrorCode.CorruptData, "Received an unexpected Cache Response", raw);
     }
@@ -441,7 +448,7 @@ export class ClientSession {
     return { kind: "none" };
   }
 
-  #stageAspa(st: Staging, p: AspaPdu, announce: boolean, _raw?: Uint8Array): SessionEvent {
+  #stageAspa(st: Staging, p: AspaPdu, announce: boolean): SessionEvent {
     if (p.legacyAfi !== undefined) {
       st.legacyAspa.push({
         announce,
@@ -456,7 +463,7 @@ export class ClientSession {
     return { kind: "none" };
   }
 
-  #endOfData(eod: EndOfDataPdu, raw?: Uint8Array): SessionEvent {
+  #endOfData(eod: EndOfDataPdu, raw?: RawBytes): SessionEvent {
     const st = this.#staging;
     if (!st) {
       return this.#fatal(

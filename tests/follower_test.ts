@@ -3,7 +3,10 @@ import { startFakeCache } from "./helpers/fake_cache.ts";
 import { type Clock, follow, type FollowEvent } from "../lib/follower.ts";
 import type { Pdu } from "../lib/wire/mod.ts";
 
-/** Virtual time: every sleep advances it at once and yields to real I/O for a moment. */
+/**
+ * Virtual time: a sleep of `ms` advances it by `ms` after a real pause of ms/1000 (1 to 200 ms),
+ * so real I/O that is due (a Notify already sent) wins over a long timer, as it would for real.
+ */
 function fakeClock(start = 1_000_000): Clock & { t: number } {
   const c = {
     t: start,
@@ -15,7 +18,7 @@ function fakeClock(start = 1_000_000): Clock & { t: number } {
           signal?.removeEventListener("abort", done);
           if (!signal?.aborted) c.t += ms;
           resolve();
-        }, 5);
+        }, Math.min(200, Math.max(1, ms / 1000)));
         function done() {
           clearTimeout(h);
           resolve();

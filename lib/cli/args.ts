@@ -66,8 +66,12 @@ export function flag(p: Parsed, name: string): boolean {
   return p.values[name] === true;
 }
 
-/** Split `HOST[:PORT]`, `[v6]:PORT` or a bare IPv6 address. */
-export function splitHostPort(s: string, defPort: number): { host: string; port: number } {
+/** Split `HOST[:PORT]`, `[v6]:PORT` or a bare IPv6 address; `minPort` 0 allows "any free port". */
+export function splitHostPort(
+  s: string,
+  defPort: number,
+  minPort = 1,
+): { host: string; port: number } {
   let host = s, port = defPort;
   const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(s);
   if (m) {
@@ -80,7 +84,9 @@ export function splitHostPort(s: string, defPort: number): { host: string; port:
     if (!/^\d+$/.test(p)) throw new UsageError(`Invalid port in ${JSON.stringify(s)}`);
     port = Number(p);
   }
-  if (port < 1 || port > 65535) throw new UsageError(`Port must be 1 to 65535, got ${port}`);
+  if (port < minPort || port > 65535) {
+    throw new UsageError(`Port must be ${minPort} to 65535, got ${port}`);
+  }
   if (host === "") throw new UsageError(`Missing host in ${JSON.stringify(s)}`);
   return { host, port };
 }

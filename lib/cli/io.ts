@@ -1,47 +1,12 @@
 /**
- * Output plumbing for commands: a buffered text sink over any writer (stdout, a file) that keeps
- * backpressure, atomic file output (temporary name in the same directory, then rename), and
- * stderr helpers. Only `cli/`, `client`, `transport` and `store` touch Deno I/O.
+ * Output plumbing for commands: stdout as a TextSink and one-line diagnostics on stderr; the
+ * sink and atomic files themselves live in lib/io.ts (re-exported here).
  */
+import { TextSink } from "../io.ts";
 
-/** Something bytes can be written to (Deno.stdout, a Deno.FsFile, a stream writer). */
-export interface ByteWriter {
-  write(p: Uint8Array): Promise<number>;
-}
+export { AtomicFile, type ByteWriter, TextSink, writeFileAtomic } from "../io.ts";
 
 const enc = new TextEncoder();
-
-/** Buffers text and writes it in large chunks; `await` on write keeps backpressure. */
-export class TextSink {
-  #w: ByteWriter;
-  #parts: string[] = [];
-  #size = 0;
-  #limit: number;
-  /** Bytes written so far (after encoding). */
-  written = 0;
-  constructor(w: ByteWriter, limit = 1 << 16) {
-    this.#w = w;
-    this.#limit = limit;
-  }
-
-  /** Append text; flushes when the buffer passes its limit. */
-  async write(s: string): Promise<void> {
-    this.#parts.push(s);
-    this.#size += s.length;
-    if (this.#size >= this.#limit) await this.flush();
-  }
-
-  /** Write out everything buffered. */
-  async flush(): Promise<void> {
-    if (this.#parts.length === 0) return;
-    const bytes = enc.encode(this.#parts.join(""));
-    this.#parts = [];
-    this.#size = 0;
-    let off = 0;
-    while (off < bytes.length) off += await this.#w.write(bytes.subarray(off));
-    this.written += bytes.length;
-  }
-}
 
 /** The process's stdout as a sink. */
 export function stdoutSink(): TextSink {
@@ -51,71 +16,4 @@ export function stdoutSink(): TextSink {
 /** Write one line to stderr, synchronously (diagnostics only). */
 export function warn(line: string): void {
   Deno.stderr.writeSync(enc.encode(line.endsWith("\n") ? line : line + "\n"));
-}
-
-/** A file being written under a temporary name; `commit` renames it into place. */
-export class AtomicFile {
-  readonly path: string;
-  readonly tmpPath: string;
-  #file: Deno.FsFile;
-  /** Sink for the file's text. */
-  readonly sink: TextSink;
-  #done = false;
-
-  private constructor(path: string, tmpPath: string, file: Deno.FsFile) {
-    this.path = path;
-    this.tmpPath = tmpPath;
-    this.#file = file;
-    this.sink = new TextSink(file, 1 << 18);
-  }
-
-  /** Create the temporary file beside `path`. */
-  static async create(path: string): Promise<AtomicFile> {
-    const slash = path.lastIndexOf("/");
-    const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
-    const base = slash >= 0 ? path.slice(slash + 1) : path;
-    const tmp = `${dir}.${base}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-    const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
-    return new AtomicFile(path, tmp, file);
-  }
-
-  /** Write raw bytes (after any buffered text). */
-  async writeBytes(b: Uint8Array): Promise<void> {
-    await this.sink.flush();
-    let off = 0;
-    while (off < b.length) off += await this.#file.write(b.subarray(off));
-  }
-
-  /** Flush, fsync and rename into place. */
-  async commit(): Promise<void> {
-    if (this.#done) return;
-    await this.sink.flush();
-    await this.#file.sync();
-    this.#file.close();
-    this.#done = true;
-    await Deno.rename(this.tmpPath, this.path);
-  }
-
-  /** Drop the temporary file; the target is untouched. */
-  async abort(): Promise<void> {
-    if (this.#done) return;
-    this.#done = true;
-    try {
-      this.#file.close();
-    } catch { /* already closed */ }
-    await Deno.remove(this.tmpPath).catch(() => {});
-  }
-}
-
-/** Write `data` to `path` atomically. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const f = await AtomicFile.create(path);
-  try {
-    if (typeof data === "string") await f.sink.write(data);
-    else await f.writeBytes(data);
-    await f.commit();
-  } catch (e) {
-    await f.abort();
-    throw e;
-  }
 }

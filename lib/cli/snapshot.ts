@@ -5,7 +5,15 @@
  */
 import { syncOnce, type SyncOptions } from "../client.ts";
 import { RtrError, UsageError } from "../errors.ts";
-import { OUTPUT_FORMATS, type OutputFormat, writeDiff, writeTable } from "../formats/write.ts";
+import {
+  OUTPUT_FORMATS,
+  type OutputFormat,
+  syncLine,
+  writeDiff,
+  writeTable,
+} from "../formats/write.ts";
+import { diffCounts } from "../formats/ndjson.ts";
+import { tableCounts } from "../model/mod.ts";
 import { errText, type WireTap } from "../transport.ts";
 import { createDumpTap } from "./dump.ts";
 import { int, parseCommandArgs, str } from "./args.ts";
@@ -146,21 +154,12 @@ async function syncAndWrite(
   {
     if (opts.startFrom) {
       await writeDiff(sink, r.diff);
+      const d = diffCounts(r.diff);
       await sink.write(
-        JSON.stringify({
-          type: "sync",
-          source,
-          serial: r.serial,
+        syncLine({ ...full, reset: false }, tableCounts(r.table), {
           previousSerial: opts.startFrom.serial,
-          sessionId: r.sessionId,
-          version: r.version,
-          reset: false,
-          announced: r.announced,
-          withdrawn: r.withdrawn,
-          refresh: full.refresh,
-          retry: full.retry,
-          expire: full.expire,
-          time: meta.generated.toISOString(),
+          announced: d.announced,
+          withdrawn: d.withdrawn,
         }) + "\n",
       );
     } else {

@@ -16,6 +16,7 @@ import {
   topMask,
   VrpSetBuilder,
 } from "../model/mod.ts";
+import { latin1 } from "./json_scan.ts";
 
 /** Largest AS number (RFC 6793). */
 export const MAX_ASN = 0xffffffff;
@@ -72,6 +73,7 @@ function scanPrefix(s: string, bareLength: number): number {
     for (; i < n; i++) {
       const c = s.charCodeAt(i);
       if (c >= 48 && c <= 57) {
+        if (digits > 0 && oct === 0) return -1; // a leading zero ("010"), as parseIpv4
         oct = oct * 10 + c - 48;
         if (++digits > 3 || oct > 255) return -1;
       } else if (c === 46) {
@@ -102,6 +104,123 @@ function scanPrefix(s: string, bareLength: number): number {
   for (let k = 0; k < 4; k++) {
     const m = (a[k] & topMask(len - 32 * k)) >>> 0;
     if (m !== a[k]) scannedHostBits = true;
+    ADDR[k] = m;
+  }
+  return len;
+}
+
+/** IPv4 `a.b.c.d[/len]` in bytes `s..e` into ADDR (as scanPrefix); -1 when malformed. */
+function scanIpv4Bytes(b: Uint8Array, s: number, e: number, bareLength: number): number {
+  scannedHostBits = false;
+  scannedV6 = false;
+  let w = 0, oct = 0, digits = 0, dots = 0, i = s;
+  for (; i < e; i++) {
+    const c = b[i];
+    if (c >= 48 && c <= 57) {
+      if (digits > 0 && oct === 0) return -1; // a leading zero ("010"), as parseIpv4
+      oct = oct * 10 + c - 48;
+      if (++digits > 3 || oct > 255) return -1;
+    } else if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      w = w * 256 + oct;
+      oct = 0;
+      digits = 0;
+      dots++;
+    } else if (c === 47) break;
+    else return -1;
+  }
+  if (digits === 0 || dots !== 3) return -1;
+  w = (w * 256 + oct) >>> 0;
+  let len = bareLength;
+  if (i < e) {
+    i++;
+    if (i >= e || e - i > 2) return -1;
+    len = 0;
+    for (; i < e; i++) {
+      const c = b[i] - 48;
+      if (c < 0 || c > 9) return -1;
+      len = len * 10 + c;
+    }
+  }
+  if (len < 0 || len > 32) return -1;
+  const m = (w & topMask(len)) >>> 0;
+  if (m !== w) scannedHostBits = true;
+  ADDR[0] = m;
+  ADDR[1] = ADDR[2] = ADDR[3] = 0;
+  return len;
+}
+
+const GROUPS = new Int32Array(8);
+
+/**
+ * IPv6 `addr[/len]` in bytes `s..e` into ADDR (as scanPrefix); -1 when malformed or in a form
+ * this fast path leaves to scanPrefix (an embedded IPv4 tail).
+ */
+function scanIpv6Bytes(b: Uint8Array, s: number, e: number, bareLength: number): number {
+  scannedHostBits = false;
+  scannedV6 = true;
+  const G = GROUPS;
+  let i = s, ng = 0, dbl = -1;
+  if (b[i] === 0x3a) {
+    if (b[i + 1] !== 0x3a) return -1;
+    dbl = 0;
+    i += 2;
+  }
+  let needGroup = dbl < 0;
+  while (i < e && b[i] !== 0x2f) {
+    let v = 0, nd = 0;
+    while (i < e) {
+      const c = b[i];
+      let h: number;
+      if (c >= 48 && c <= 57) h = c - 48;
+      else {
+        const l = c | 0x20;
+        if (l >= 97 && l <= 102) h = l - 87;
+        else break;
+      }
+      v = v * 16 + h;
+      nd++;
+      i++;
+    }
+    if (nd === 0 || nd > 4 || ng === 8) return -1;
+    G[ng++] = v;
+    needGroup = false;
+    if (i < e && b[i] === 0x3a) {
+      if (b[i + 1] === 0x3a) {
+        if (dbl >= 0) return -1;
+        dbl = ng;
+        i += 2;
+      } else {
+        i++;
+        needGroup = true;
+      }
+    } else if (i < e && b[i] !== 0x2f) return -1;
+  }
+  if (needGroup) return -1;
+  if (dbl < 0) {
+    if (ng !== 8) return -1;
+  } else {
+    if (ng > 7) return -1;
+    const gap = 8 - ng;
+    for (let k = ng - 1; k >= dbl; k--) G[k + gap] = G[k];
+    for (let k = dbl; k < dbl + gap; k++) G[k] = 0;
+  }
+  let len = bareLength;
+  if (i < e) {
+    i++;
+    if (i >= e || e - i > 3) return -1;
+    len = 0;
+    for (; i < e; i++) {
+      const c = b[i] - 48;
+      if (c < 0 || c > 9) return -1;
+      len = len * 10 + c;
+    }
+  }
+  if (len < 0 || len > 128) return -1;
+  for (let k = 0; k < 4; k++) {
+    const w = ((G[2 * k] << 16) | G[2 * k + 1]) >>> 0;
+    const m = (w & topMask(len - 32 * k)) >>> 0;
+    if (m !== w) scannedHostBits = true;
     ADDR[k] = m;
   }
   return len;
@@ -202,6 +321,45 @@ export class TableAccumulator {
       }
     }
     this.#vrps.add(scannedV6, ADDR, len, ml, a);
+  }
+
+  /**
+   * Fast path for byte readers: add a VRP whose prefix text is bytes `ps..pe` (`bare` ≥ 0 when
+   * the prefix is a bare address of that length), `maxLength` -1 when absent, `asn` already
+   * parsed. Returns false, adding nothing, when anything is off: the caller then goes through
+   * vrp() with the decoded values, which accepts odd but valid forms and words the error.
+   */
+  vrpBytes(
+    kind: string,
+    index: number,
+    b: Uint8Array,
+    ps: number,
+    pe: number,
+    bare: number,
+    maxLength: number,
+    asn: number,
+  ): boolean {
+    if (asn < 0 || asn > MAX_ASN) return false;
+    let v6 = false;
+    for (let i = ps; i < pe; i++) {
+      if (b[i] === 0x3a) {
+        v6 = true;
+        break;
+      }
+    }
+    const len = v6 ? scanIpv6Bytes(b, ps, pe, bare) : scanIpv4Bytes(b, ps, pe, bare);
+    if (len < 0) return false;
+    const max = v6 ? 128 : 32;
+    let ml = maxLength;
+    if (ml < 0) ml = len;
+    else if (ml < len || ml > max) return false;
+    if (scannedHostBits && this.#hostBits++ === 0) {
+      this.#firstHostBits = `${kind === "line" ? `line ${index}` : `${kind}[${index}]`} ${
+        latin1(b, ps, pe)
+      }`;
+    }
+    this.#vrps.add(v6, ADDR, len, ml, asn);
+    return true;
   }
 
   /** Add a router key (SKI any case, key standard or URL-safe base64). */

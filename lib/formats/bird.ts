@@ -6,11 +6,15 @@
  * table holds ASPA, so the file also works with older BIRD 2. BIRD has no static syntax for
  * BGPsec router keys: the header comment counts them.
  */
-import type { TextSink } from "../cli/io.ts";
+import type { TextSink } from "../io.ts";
 import type { PayloadTable } from "../model/mod.ts";
 import type { TableMeta } from "./meta.ts";
 import { headerComment } from "./header.ts";
-import { writeVrps } from "./text.ts";
+import { ascii, type AsciiBuffer, writeVrpBytes } from "./text.ts";
+
+const ROUTE = ascii("\troute ");
+const MAX = ascii(" max ");
+const AS = ascii(" as ");
 
 /** Write `table` as a BIRD 2 configuration fragment. */
 export async function writeBird(
@@ -30,12 +34,20 @@ export async function writeBird(
       (hasAspa ? "aspa table ASPAS; # BIRD 2.16 or later\n" : ""),
   );
   const v4 = table.vrps.ipv4Count;
-  const route = (prefix: string, _len: number, maxLength: number, asn: number) =>
-    `\troute ${prefix} max ${maxLength} as ${asn};\n`;
+  const route = (o: AsciiBuffer, d: Uint32Array, x: number) => {
+    o.raw(ROUTE);
+    o.prefix(d, x);
+    o.raw(MAX);
+    o.uint(d[x] & 255);
+    o.raw(AS);
+    o.uint(d[x + 5]);
+    o.buf[o.pos++] = 0x3b;
+    o.buf[o.pos++] = 0x0a;
+  };
   await sink.write("\nprotocol static rtr_roa4 {\n\troa4 { table ROAS4; };\n");
-  await writeVrps(sink, table.vrps, route, { to: v4 });
+  await writeVrpBytes(sink, table.vrps, route, { to: v4 });
   await sink.write("}\n\nprotocol static rtr_roa6 {\n\troa6 { table ROAS6; };\n");
-  await writeVrps(sink, table.vrps, route, { from: v4 });
+  await writeVrpBytes(sink, table.vrps, route, { from: v4 });
   await sink.write("}\n");
   if (!hasAspa) return;
   let s = "\nprotocol static rtr_aspa {\n\taspa { table ASPAS; };\n";

@@ -5,9 +5,9 @@
  * tools expecting four columns still parse. No `Expires` column (not on the wire either). CSV
  * holds VRPs only: router keys and ASPA have no place in this layout and are left out.
  */
-import type { TextSink } from "../cli/io.ts";
+import type { TextSink } from "../io.ts";
 import type { PayloadTable } from "../model/mod.ts";
-import { writeVrps } from "./text.ts";
+import { writeVrpBytes } from "./text.ts";
 
 /** The header line of our CSV output (without newline). */
 export const CSV_HEADER = "ASN,IP Prefix,Max Length,Trust Anchor";
@@ -15,9 +15,15 @@ export const CSV_HEADER = "ASN,IP Prefix,Max Length,Trust Anchor";
 /** Write the VRPs of `table` as rpki-client CSV. */
 export async function writeCsv(sink: TextSink, table: PayloadTable): Promise<void> {
   await sink.write(CSV_HEADER + "\n");
-  await writeVrps(
-    sink,
-    table.vrps,
-    (prefix, _len, maxLength, asn) => `AS${asn},${prefix},${maxLength},\n`,
-  );
+  await writeVrpBytes(sink, table.vrps, (o, d, x) => {
+    o.buf[o.pos++] = 0x41; // A
+    o.buf[o.pos++] = 0x53; // S
+    o.uint(d[x + 5]);
+    o.buf[o.pos++] = 0x2c;
+    o.prefix(d, x);
+    o.buf[o.pos++] = 0x2c;
+    o.uint(d[x] & 255);
+    o.buf[o.pos++] = 0x2c;
+    o.buf[o.pos++] = 0x0a;
+  });
 }

@@ -4,10 +4,15 @@
  * ASPA by customer). No `ta` or `expires`: an RTR client never learns them. `metadata` keeps
  * `buildtime` and `generated`, without which StayRTR refuses the file (formats.md §2).
  */
-import type { TextSink } from "../cli/io.ts";
+import type { TextSink } from "../io.ts";
 import { type Aspa, type PayloadTable, tableCounts } from "../model/mod.ts";
 import type { TableMeta } from "./meta.ts";
-import { rfc3339, unixSeconds, writeVrps } from "./text.ts";
+import { ascii, rfc3339, unixSeconds, writeVrpBytes } from "./text.ts";
+
+const ROA_ASN = ascii('{"asn":');
+const ROA_PREFIX = ascii(',"prefix":"');
+const ROA_MAXLEN = ascii('","maxLength":');
+const ROA_SEP = ascii(",\n");
 
 /** The `metadata` object of our JSON output, keys in their written order. */
 export function jsonMetadata(table: PayloadTable, meta: TableMeta): Record<string, unknown> {
@@ -49,13 +54,15 @@ export async function writeJson(
   if (table.vrps.size === 0) await sink.write("[]");
   else {
     await sink.write("[\n");
-    await writeVrps(
-      sink,
-      table.vrps,
-      (prefix, _len, maxLength, asn) =>
-        `{"asn":${asn},"prefix":"${prefix}","maxLength":${maxLength}}`,
-      { sep: ",\n" },
-    );
+    await writeVrpBytes(sink, table.vrps, (o, d, x) => {
+      o.raw(ROA_ASN);
+      o.uint(d[x + 5]);
+      o.raw(ROA_PREFIX);
+      o.prefix(d, x);
+      o.raw(ROA_MAXLEN);
+      o.uint(d[x] & 255);
+      o.buf[o.pos++] = 0x7d;
+    }, { sep: ROA_SEP });
     await sink.write("\n]");
   }
   await sink.write(`,\n"bgpsec_keys":`);

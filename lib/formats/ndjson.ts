@@ -5,7 +5,7 @@
  * announcements then one `sync` with `"reset":true`; `follow`, `diff` and `replay` use the
  * line builders and writeDiff.
  */
-import type { TextSink } from "../cli/io.ts";
+import type { TextSink } from "../io.ts";
 import {
   type Aspa,
   type PayloadTable,
@@ -17,7 +17,7 @@ import {
   type VrpSet,
 } from "../model/mod.ts";
 import type { TableMeta } from "./meta.ts";
-import { rfc3339, writeVrps } from "./text.ts";
+import { ascii, type AsciiBuffer, rfc3339, writeVrpBytes } from "./text.ts";
 
 /** Whether a record adds or removes something. */
 export type Action = "announce" | "withdraw";
@@ -75,14 +75,25 @@ export function syncLine(meta: TableMeta, counts: TableCounts, extra: SyncExtra 
   return JSON.stringify(r);
 }
 
-function vrpText(action: Action) {
-  const head = `{"type":"vrp","action":"${action}","prefix":"`;
-  return (prefix: string, _len: number, maxLength: number, asn: number) =>
-    `${head}${prefix}","maxLength":${maxLength},"asn":${asn}}\n`;
-}
+const VRP_HEAD = {
+  announce: ascii('{"type":"vrp","action":"announce","prefix":"'),
+  withdraw: ascii('{"type":"vrp","action":"withdraw","prefix":"'),
+};
+const VRP_MAXLEN = ascii('","maxLength":');
+const VRP_ASN = ascii(',"asn":');
 
 async function writeVrpRecords(sink: TextSink, set: VrpSet, action: Action): Promise<void> {
-  await writeVrps(sink, set, vrpText(action));
+  const head = VRP_HEAD[action];
+  await writeVrpBytes(sink, set, (o: AsciiBuffer, d: Uint32Array, x: number) => {
+    o.raw(head);
+    o.prefix(d, x);
+    o.raw(VRP_MAXLEN);
+    o.uint(d[x] & 255);
+    o.raw(VRP_ASN);
+    o.uint(d[x + 5]);
+    o.buf[o.pos++] = 0x7d;
+    o.buf[o.pos++] = 0x0a;
+  });
 }
 
 async function writeLines(sink: TextSink, lines: string[]): Promise<void> {

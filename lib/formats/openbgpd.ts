@@ -5,11 +5,14 @@
  * the header comment counts them. An empty set is left out (a comment says so); a customer with
  * an empty provider list cannot be written as `provider-as { }` and becomes a comment.
  */
-import type { TextSink } from "../cli/io.ts";
+import type { TextSink } from "../io.ts";
 import type { PayloadTable } from "../model/mod.ts";
 import type { TableMeta } from "./meta.ts";
 import { headerComment } from "./header.ts";
-import { writeVrps } from "./text.ts";
+import { ascii, writeVrpBytes } from "./text.ts";
+
+const MAXLEN = ascii(" maxlen ");
+const SOURCE_AS = ascii(" source-as ");
 
 /** Write `table` as an OpenBGPD configuration fragment. */
 export async function writeOpenbgpd(
@@ -26,14 +29,18 @@ export async function writeOpenbgpd(
   if (table.vrps.size === 0) await sink.write("# no VRPs: roa-set left out\n");
   else {
     await sink.write("roa-set {\n");
-    await writeVrps(
-      sink,
-      table.vrps,
-      (prefix, len, maxLength, asn) =>
-        len === maxLength
-          ? `\t${prefix} source-as ${asn}\n`
-          : `\t${prefix} maxlen ${maxLength} source-as ${asn}\n`,
-    );
+    await writeVrpBytes(sink, table.vrps, (o, d, x) => {
+      const meta = d[x];
+      o.buf[o.pos++] = 0x09;
+      o.prefix(d, x);
+      if (((meta >>> 8) & 255) !== (meta & 255)) {
+        o.raw(MAXLEN);
+        o.uint(meta & 255);
+      }
+      o.raw(SOURCE_AS);
+      o.uint(d[x + 5]);
+      o.buf[o.pos++] = 0x0a;
+    });
     await sink.write("}\n");
   }
   if (table.aspas.length === 0) {

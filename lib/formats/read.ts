@@ -3,14 +3,17 @@
  * `bgpsec_keys`, `aspas`), StayRTR / rtrdump (`provider_authorizations` {ipv4, ipv6}), Routinator
  * `vrps -f json` (`"AS…"` strings, `routerKeys`, `aspas[{customer, providers}]`), RTRTR,
  * GoRTR, RTRlib `rtrclient -t json` (a bare array, every number quoted), rpki-client and RTRlib
- * CSV, and our own NDJSON. The dialect is detected from the text; everything is normalised
- * (accumulate.ts) into one PayloadTable.
+ * CSV, and our own NDJSON. The dialect is detected from the bytes; everything is normalised
+ * (accumulate.ts) into one PayloadTable. Large tables are read in place (json_scan.ts): the
+ * `roas` array and NDJSON `vrp` lines never become JS objects, only the small rest of a document
+ * goes through JSON.parse; anything the scanner does not expect falls back to JSON.parse.
  */
 import { InputError } from "../errors.ts";
 import type { PayloadTable } from "../model/mod.ts";
 import { TableAccumulator } from "./accumulate.ts";
-import { readCsvInto } from "./csv_read.ts";
-import { readNdjsonInto } from "./ndjson_read.ts";
+import { readCsvBytes } from "./csv_read.ts";
+import { asciiBytes, JsonScanner, JsonSyntax, latin1, uintAt } from "./json_scan.ts";
+import { readNdjsonBytes } from "./ndjson_read.ts";
 
 /** A table read from a file, with what the file said about itself. */
 export interface LoadedTable {
@@ -26,44 +29,194 @@ export interface LoadedTable {
   warnings: string[];
 }
 
-const NDJSON_START = /^\s*\{\s*"type"\s*:/;
+const NDJSON_START = /^\{\s*"type"\s*:/;
+const SYNC_DONE = asciiBytes("Sync done");
+const ENCODER = new TextEncoder();
+const DECODER = new TextDecoder();
 
 /** Parse a table from text, detecting its dialect; `name` labels errors (default `input`). */
 export function parseTableText(text: string, name = "input"): LoadedTable {
-  let start = 0;
-  if (text.charCodeAt(0) === 0xfeff) start = 1;
-  // `rtrclient -e` prints "Sync done" on stdout before its export.
-  const m = /^\s*Sync done\r?\n/.exec(text.slice(start, start + 32));
-  if (m) start += m[0].length;
-  while (start < text.length && isSpace(text.charCodeAt(start))) start++;
-  if (start >= text.length) {
-    throw new InputError(`Cannot read ${name}: the file is empty, expected a VRP table`);
-  }
-  if (start > 0) text = text.slice(start);
-  const acc = new TableAccumulator(name, Math.max(1024, Math.floor(text.length / 60)));
-  const first = text.charCodeAt(0);
-  let metadata: Record<string, unknown> = {};
-  let dialect: string;
-  if (first === 0x7b /* { */ && NDJSON_START.test(text.slice(0, 64))) {
-    dialect = "ndjson";
-    metadata = readNdjsonInto(text, acc);
-  } else if (first === 0x7b || first === 0x5b /* [ */) {
-    let doc: unknown;
-    try {
-      doc = JSON.parse(text);
-    } catch (e) {
-      throw new InputError(`Cannot read ${name}: not valid JSON (${(e as Error).message})`);
-    }
-    ({ dialect, metadata } = readJsonInto(doc, acc));
-  } else {
-    dialect = readCsvInto(text, acc);
-  }
-  const table = acc.finish();
-  return { table, metadata, dialect, warnings: acc.warnings };
+  return parseTableBytes(ENCODER.encode(text), name);
 }
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+/** Parse a table from UTF-8 bytes, detecting its dialect; `name` labels errors. */
+export function parseTableBytes(b: Uint8Array, name = "input"): LoadedTable {
+  return finish(feed(b, name));
+}
+
+/** An input read but not yet built into a table. */
+interface Fed {
+  acc: TableAccumulator;
+  dialect: string;
+  metadata: Record<string, unknown>;
+}
+
+function finish(f: Fed): LoadedTable {
+  const table = f.acc.finish();
+  return { table, metadata: f.metadata, dialect: f.dialect, warnings: f.acc.warnings };
+}
+
+/** Detect the dialect of `b` and feed every record to an accumulator. */
+function feed(b: Uint8Array, name: string): Fed {
+  let start = 0;
+  if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) start = 3;
+  while (start < b.length && isSpace(b[start])) start++;
+  // `rtrclient -e` prints "Sync done" on stdout before its export.
+  if (SYNC_DONE.every((c, i) => b[start + i] === c)) {
+    const nl = b.indexOf(0x0a, start);
+    start = nl < 0 ? b.length : nl + 1;
+    while (start < b.length && isSpace(b[start])) start++;
+  }
+  if (start >= b.length) {
+    throw new InputError(`Cannot read ${name}: the file is empty, expected a VRP table`);
+  }
+  const estimate = Math.max(1024, Math.floor((b.length - start) / 60));
+  let acc = new TableAccumulator(name, estimate);
+  const first = b[start];
+  let metadata: Record<string, unknown> = {};
+  let dialect: string;
+  if (first === 0x7b && NDJSON_START.test(latin1(b, start, Math.min(b.length, start + 64)))) {
+    dialect = "ndjson";
+    metadata = readNdjsonBytes(b, start, acc);
+  } else if (first === 0x7b || first === 0x5b) {
+    try {
+      ({ dialect, metadata } = scanJsonDocument(b, start, acc));
+    } catch (e) {
+      if (!(e instanceof JsonSyntax)) throw e;
+      // The scanner refused the bytes: JSON.parse decides, and words the error.
+      let doc: unknown;
+      try {
+        doc = JSON.parse(DECODER.decode(b.subarray(start)));
+      } catch (e) {
+        throw new InputError(`Cannot read ${name}: not valid JSON (${(e as Error).message})`);
+      }
+      acc = new TableAccumulator(name, estimate);
+      ({ dialect, metadata } = readJsonInto(doc, acc, false));
+    }
+  } else {
+    dialect = readCsvBytes(b, start, acc);
+  }
+  return { acc, dialect, metadata };
+}
+
+const ROA_KEYS = ["prefix", "asn", "origin", "maxLength", "maxlen", "length"].map(asciiBytes);
+
+/**
+ * Walk a `roas` array in place, adding each entry; returns its first entry as a value (for
+ * dialect detection) or undefined when empty.
+ */
+function scanRoaArray(s: JsonScanner, acc: TableAccumulator, kind: string): unknown {
+  const b = s.b;
+  const R = new Int32Array(ROA_KEYS.length * 2);
+  let first: unknown = undefined;
+  s.expect(0x5b);
+  s.ws();
+  if (s.peek() === 0x5d) {
+    s.pos++;
+    return first;
+  }
+  for (let i = 0;; i++) {
+    const os = s.pos;
+    if (s.peek() !== 0x7b) {
+      s.skipValue(1);
+      acc.fail(kind, i, "expected an object");
+    }
+    s.scanMembers(ROA_KEYS, R);
+    if (i === 0) first = s.parseRange(os, s.pos);
+    if (!fastRoa(acc, kind, i, b, R)) {
+      const r = s.parseRange(os, s.pos) as Record<string, unknown>;
+      acc.vrp(kind, i, r.prefix, r.length, r.maxLength ?? r.maxlen, r.asn ?? r.origin);
+    }
+    s.ws();
+    if (s.peek() === 0x2c) {
+      s.pos++;
+      s.ws();
+      continue;
+    }
+    s.expect(0x5d);
+    return first;
+  }
+}
+
+/** Add a roas entry from its member ranges without decoding it; false when it needs decoding. */
+function fastRoa(
+  acc: TableAccumulator,
+  kind: string,
+  i: number,
+  b: Uint8Array,
+  R: Int32Array,
+): boolean {
+  const ps = R[0], pe = R[1];
+  if (ps < 0 || b[ps] !== 0x22) return false;
+  const a = R[2] >= 0 ? 2 : 4;
+  const asn = uintAt(b, R[a], R[a + 1], true);
+  if (asn < 0) return false;
+  let ml = -1;
+  const m = R[6] >= 0 ? 6 : 8;
+  if (R[m] >= 0) {
+    ml = uintAt(b, R[m], R[m + 1], false);
+    if (ml < 0) return false;
+  }
+  let bare = -1;
+  if (R[10] >= 0) {
+    bare = uintAt(b, R[10], R[11], false);
+    if (bare < 0) return false;
+  }
+  return acc.vrpBytes(kind, i, b, ps + 1, pe - 1, bare, ml, asn);
+}
+
+/**
+ * Read a JSON document in place: `roas` walked by scanRoaArray, every other member (metadata,
+ * keys, ASPA: small) decoded with JSON.parse and handed to readJsonInto.
+ */
+function scanJsonDocument(
+  b: Uint8Array,
+  start: number,
+  acc: TableAccumulator,
+): { dialect: string; metadata: Record<string, unknown> } {
+  const s = new JsonScanner(b, start);
+  if (s.peek() === 0x5b) {
+    scanRoaArray(s, acc, "roas");
+    s.ws();
+    if (s.pos !== b.length) throw new JsonSyntax("trailing bytes");
+    return { dialect: "rtrlib", metadata: {} };
+  }
+  const rest: Record<string, unknown> = Object.create(null);
+  let roasScanned = false;
+  s.expect(0x7b);
+  s.ws();
+  if (s.peek() !== 0x7d) {
+    while (true) {
+      const key = s.key();
+      s.ws();
+      s.expect(0x3a);
+      s.ws();
+      if (key === "roas" && s.peek() === 0x5b && !roasScanned) {
+        const first = scanRoaArray(s, acc, "roas");
+        rest.roas = first === undefined ? [] : [first];
+        roasScanned = true;
+      } else {
+        const vs = s.pos;
+        s.skipValue(1);
+        rest[key] = s.parseRange(vs, s.pos);
+      }
+      s.ws();
+      if (s.peek() === 0x2c) {
+        s.pos++;
+        s.ws();
+        continue;
+      }
+      break;
+    }
+  }
+  s.expect(0x7d);
+  s.ws();
+  if (s.pos !== b.length) throw new JsonSyntax("trailing bytes");
+  return readJsonInto(rest, acc, roasScanned);
 }
 
 function arrayField(doc: Record<string, unknown>, key: string, acc: TableAccumulator): unknown[] {
@@ -79,10 +232,11 @@ function isObject(v: unknown): v is Record<string, any> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
-/** Feed a parsed JSON document of any §1–3 dialect to `acc`. */
+/** Feed a parsed JSON document of any §1–3 dialect to `acc` (`roasDone`: roas already read). */
 function readJsonInto(
   doc: unknown,
   acc: TableAccumulator,
+  roasDone: boolean,
 ): { dialect: string; metadata: Record<string, unknown> } {
   if (Array.isArray(doc)) {
     readRoas(doc, "roas", acc);
@@ -99,7 +253,7 @@ function readJsonInto(
   }
   const metadata = isObject(doc.metadata) ? doc.metadata : {};
   const roas = arrayField(doc, "roas", acc);
-  readRoas(roas, "roas", acc);
+  if (!roasDone) readRoas(roas, "roas", acc);
 
   const keys = arrayField(doc, "bgpsec_keys", acc);
   for (let i = 0; i < keys.length; i++) {
@@ -177,7 +331,7 @@ async function readAllStream(s: ReadableStream<Uint8Array>): Promise<Uint8Array>
  */
 export async function readTableFile(path: string): Promise<LoadedTable> {
   const name = path === "-" ? "stdin" : path;
-  let bytes: Uint8Array;
+  let bytes: Uint8Array | undefined;
   try {
     bytes = path === "-" ? await readAllStream(Deno.stdin.readable) : await Deno.readFile(path);
   } catch (e) {
@@ -198,6 +352,8 @@ export async function readTableFile(path: string): Promise<LoadedTable> {
       });
     }
   }
-  const text = new TextDecoder().decode(bytes);
-  return parseTableText(text, name);
+  const fed = feed(bytes, name);
+  // Let the file's bytes go before the VRP set is sorted and copied: lower peak memory.
+  bytes = undefined;
+  return finish(fed);
 }

@@ -23,25 +23,27 @@ export function formatIpv4(w: number): string {
   return `${w >>> 24}.${(w >>> 16) & 255}.${(w >>> 8) & 255}.${w & 255}`;
 }
 
-/** Format four IPv6 words per RFC 5952 (longest zero run of ≥ 2 groups compressed). */
+/** Scratch for formatIpv6: the eight 16-bit groups. */
+const GROUPS = new Uint32Array(8);
+
+/**
+ * Format four IPv6 words per RFC 5952: lower-case hex without leading zeros, the first longest
+ * run of two or more zero groups as "::", and IPv4-mapped addresses as `::ffff:a.b.c.d` (§5).
+ */
 export function formatIpv6(a: ArrayLike<number>): string {
-  const g = [
-    a[0] >>> 16,
-    a[0] & 0xffff,
-    a[1] >>> 16,
-    a[1] & 0xffff,
-    a[2] >>> 16,
-    a[2] & 0xffff,
-    a[3] >>> 16,
-    a[3] & 0xffff,
-  ];
-  let bestStart = -1, bestLen = 0;
+  if (a[0] === 0 && a[1] === 0 && a[2] === 0xffff) return `::ffff:${formatIpv4(a[3])}`;
+  const g = GROUPS;
+  for (let i = 0; i < 4; i++) {
+    g[2 * i] = a[i] >>> 16;
+    g[2 * i + 1] = a[i] & 0xffff;
+  }
+  let bestStart = -1, bestLen = 1;
   for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++;
       continue;
     }
-    let j = i;
+    let j = i + 1;
     while (j < 8 && g[j] === 0) j++;
     if (j - i > bestLen) {
       bestStart = i;
@@ -49,10 +51,16 @@ export function formatIpv6(a: ArrayLike<number>): string {
     }
     i = j;
   }
-  if (bestLen < 2) return g.map((x) => x.toString(16)).join(":");
-  const head = g.slice(0, bestStart).map((x) => x.toString(16)).join(":");
-  const tail = g.slice(bestStart + bestLen).map((x) => x.toString(16)).join(":");
-  return `${head}::${tail}`;
+  let s = "";
+  if (bestStart < 0) {
+    for (let i = 0; i < 8; i++) s += i === 0 ? g[i].toString(16) : ":" + g[i].toString(16);
+    return s;
+  }
+  for (let i = 0; i < bestStart; i++) s += i === 0 ? g[i].toString(16) : ":" + g[i].toString(16);
+  s += "::";
+  const rest = bestStart + bestLen;
+  for (let i = rest; i < 8; i++) s += i === rest ? g[i].toString(16) : ":" + g[i].toString(16);
+  return s;
 }
 
 /** Format a prefix as `addr/len`. */
@@ -66,7 +74,8 @@ export function parseIpv4(s: string): number | null {
   if (parts.length !== 4) return null;
   let w = 0;
   for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return null;
+    // No leading zeros: "010" is octal to inet_aton and rejected by inet_pton.
+    if (!/^(0|[1-9]\d{0,2})$/.test(p)) return null;
     const n = Number(p);
     if (n > 255) return null;
     w = w * 256 + n;
@@ -80,13 +89,14 @@ export function parseIpv6(s: string): number[] | null {
   let groups: number[] = [];
   const dbl = s.indexOf("::");
   if (dbl !== s.lastIndexOf("::")) return null;
-  const parseGroups = (part: string): number[] | null => {
+  // An embedded IPv4 address may only be the last 32 bits (`tail` is the text's final part).
+  const parseGroups = (part: string, tail: boolean): number[] | null => {
     if (part === "") return [];
     const out: number[] = [];
     const items = part.split(":");
     for (let i = 0; i < items.length; i++) {
       const it = items[i];
-      if (i === items.length - 1 && it.includes(".")) {
+      if (tail && i === items.length - 1 && it.includes(".")) {
         const v4 = parseIpv4(it);
         if (v4 === null) return null;
         out.push(v4 >>> 16, v4 & 0xffff);
@@ -98,12 +108,12 @@ export function parseIpv6(s: string): number[] | null {
     return out;
   };
   if (dbl >= 0) {
-    const head = parseGroups(s.slice(0, dbl));
-    const tail = parseGroups(s.slice(dbl + 2));
+    const head = parseGroups(s.slice(0, dbl), false);
+    const tail = parseGroups(s.slice(dbl + 2), true);
     if (!head || !tail || head.length + tail.length > 7) return null;
     groups = [...head, ...new Array(8 - head.length - tail.length).fill(0), ...tail];
   } else {
-    const all = parseGroups(s);
+    const all = parseGroups(s, true);
     if (!all || all.length !== 8) return null;
     groups = all;
   }

@@ -89,6 +89,17 @@ export function decodePdu(frame: Uint8Array): Pdu {
 export function decodeAt(bytes: Uint8Array, view: DataView, off: number, len: number): Pdu {
   const version = bytes[off];
   const type = bytes[off + 1];
+  // Hot path: prefix PDUs are nearly all of a response. Anything unusual takes the full path
+  // below, which reports the precise error.
+  if (version <= MAX_VERSION) {
+    if (type === PduType.Ipv4Prefix && len === 20) {
+      const p = decodeIpv4(bytes, view, off, version);
+      if (p !== null) return p;
+    } else if (type === PduType.Ipv6Prefix && len === 32) {
+      const p = decodeIpv6(bytes, view, off, version);
+      if (p !== null) return p;
+    }
+  }
   if (version > MAX_VERSION) {
     fail(
       ErrorCode.UnsupportedProtocolVersion,
@@ -194,6 +205,63 @@ export function decodeAt(bytes: Uint8Array, view: DataView, off: number, len: nu
   );
 }
 
+/** A well-formed IPv4 Prefix PDU at `off` (length already 20), or null for the full path. */
+function decodeIpv4(
+  bytes: Uint8Array,
+  view: DataView,
+  off: number,
+  version: number,
+): PrefixPdu | null {
+  const prefixLength = bytes[off + 9];
+  const maxLength = bytes[off + 10];
+  if (maxLength > 32 || prefixLength > maxLength) return null;
+  const w = view.getUint32(off + 12);
+  const m = (w & topMask(prefixLength)) >>> 0;
+  const pdu: PrefixPdu = {
+    type: 4,
+    version,
+    flags: bytes[off + 8] & FLAG_ANNOUNCE,
+    prefixLength,
+    maxLength,
+    addr: [m],
+    asn: view.getUint32(off + 16),
+  };
+  if (m !== w) pdu.hostBits = true;
+  return pdu;
+}
+
+/** A well-formed IPv6 Prefix PDU at `off` (length already 32), or null for the full path. */
+function decodeIpv6(
+  bytes: Uint8Array,
+  view: DataView,
+  off: number,
+  version: number,
+): PrefixPdu | null {
+  const prefixLength = bytes[off + 9];
+  const maxLength = bytes[off + 10];
+  if (maxLength > 128 || prefixLength > maxLength) return null;
+  const w0 = view.getUint32(off + 12);
+  const w1 = view.getUint32(off + 16);
+  const w2 = view.getUint32(off + 20);
+  const w3 = view.getUint32(off + 24);
+  const m0 = (w0 & topMask(prefixLength)) >>> 0;
+  const m1 = (w1 & topMask(prefixLength - 32)) >>> 0;
+  const m2 = (w2 & topMask(prefixLength - 64)) >>> 0;
+  const m3 = (w3 & topMask(prefixLength - 96)) >>> 0;
+  const pdu: PrefixPdu = {
+    type: 6,
+    version,
+    flags: bytes[off + 8] & FLAG_ANNOUNCE,
+    prefixLength,
+    maxLength,
+    addr: [m0, m1, m2, m3],
+    asn: view.getUint32(off + 28),
+  };
+  if (m0 !== w0 || m1 !== w1 || m2 !== w2 || m3 !== w3) pdu.hostBits = true;
+  return pdu;
+}
+
+/** Decode a prefix PDU of any shape, reporting exactly what is wrong with it. */
 function decodePrefix(
   bytes: Uint8Array,
   view: DataView,

@@ -1,107 +1,179 @@
 /**
  * Stream framing for RTR (protocol.md §1.1): PDUs are delimited only by the Length field. The
- * framer accepts chunks at any boundaries, rejects a length below 8 or above 65535 before
- * buffering anything, decodes every whole PDU of a chunk in place and copies only a PDU that
- * straddles chunks.
+ * framer accepts chunks at any boundaries, rejects a length below 8 or above 65535 as soon as the
+ * 8-octet header is complete and before buffering anything more, decodes every whole PDU of a
+ * chunk in place and copies only a PDU that straddles chunks. The per-PDU path allocates nothing
+ * but the decoded value.
  */
 import { DecodeError } from "../errors.ts";
-import { HEADER_LENGTH } from "./constants.ts";
+import { ErrorCode, HEADER_LENGTH, MAX_PDU_LENGTH } from "./constants.ts";
 import { checkLength, decodeAt } from "./decode.ts";
 import type { Pdu } from "./pdu.ts";
 
+const EMPTY = new Uint8Array(0);
+
+/** Receives each decoded PDU; `raw` (its bytes) is passed only to callbacks that declare it. */
+export type PduCallback = (pdu: Pdu, raw: Uint8Array) => void;
+
 /** Sans-I/O framer: `push` a chunk, receive decoded PDUs through the callback. */
 export class PduFramer {
+  /** A straddling PDU: 8 bytes until its header is complete, then exactly its Length. */
   #pending: Uint8Array | null = null;
   #pendingLen = 0;
+  /** The error that broke the stream; every later push fails. */
+  #failed: unknown = undefined;
+  /** Where the PDU being delivered lies, for raw(). */
+  #cur: Uint8Array = EMPTY;
+  #curOff = 0;
+  #curLen = 0;
   /** Total bytes accepted so far. */
   bytes = 0;
   /** PDUs decoded so far. */
   pdus = 0;
 
   /**
-   * Feed one chunk. `onPdu` runs for each whole PDU (with its raw bytes, valid only during the
-   * call); a DecodeError propagates and leaves the framer unusable.
+   * Feed one chunk. `onPdu` runs for each whole PDU. A callback declared with two parameters
+   * also receives the PDU's raw bytes (a view, valid only during the call); one declared with
+   * one parameter does not, which saves an allocation per PDU, and can still call `raw()`.
+   * A DecodeError (or any error thrown by `onPdu`) propagates and leaves the framer unusable.
    */
-  push(chunk: Uint8Array, onPdu: (pdu: Pdu, raw: Uint8Array) => void): void {
-    this.bytes += chunk.length;
-    const bytes = chunk;
-    let off = 0;
-    if (this.#pending) {
-      // Complete the straddling PDU first.
-      const pend = this.#pending;
-      let have = this.#pendingLen;
-      if (have < HEADER_LENGTH) {
-        const take = Math.min(HEADER_LENGTH - have, bytes.length);
-        pend.set(bytes.subarray(0, take), have);
-        have += take;
-        off = take;
-        if (have < HEADER_LENGTH) {
-          this.#pendingLen = have;
-          return;
-        }
-      }
-      const len = new DataView(pend.buffer, pend.byteOffset, 8).getUint32(4);
-      checkLength(len, pend);
-      let frame = pend;
-      if (frame.length < len) {
-        frame = new Uint8Array(len);
-        frame.set(pend.subarray(0, have));
-      }
-      const take = Math.min(len - have, bytes.length - off);
-      frame.set(bytes.subarray(off, off + take), have);
-      have += take;
-      off += take;
-      if (have < len) {
-        this.#pending = frame;
-        this.#pendingLen = have;
-        return;
-      }
-      this.#pending = null;
-      this.#pendingLen = 0;
-      this.pdus++;
-      onPdu(
-        decodeAt(frame, new DataView(frame.buffer, frame.byteOffset, len), 0, len),
-        frame.subarray(0, len),
+  push(chunk: Uint8Array, onPdu: PduCallback): void {
+    if (this.#failed !== undefined) {
+      throw new DecodeError(
+        ErrorCode.CorruptData,
+        "Cannot frame PDU: the stream already failed",
+        undefined,
+        { cause: this.#failed },
       );
     }
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const end = bytes.length;
-    while (end - off >= HEADER_LENGTH) {
-      const len = view.getUint32(off + 4);
-      checkLength(len, bytes.subarray(off, off + 8));
-      if (end - off < len) break;
-      this.pdus++;
-      onPdu(decodeAt(bytes, view, off, len), bytes.subarray(off, off + len));
-      off += len;
+    try {
+      this.#push(chunk, onPdu, onPdu.length >= 2);
+    } catch (e) {
+      this.#failed = e ?? new Error("unknown error");
+      this.#pending = null;
+      this.#pendingLen = 0;
+      throw e;
+    } finally {
+      this.#cur = EMPTY; // pin no caller buffer between pushes
     }
-    if (off < end) {
-      const rest = end - off;
-      let need = HEADER_LENGTH;
-      if (rest >= HEADER_LENGTH) need = view.getUint32(off + 4);
-      const buf = new Uint8Array(Math.max(need, HEADER_LENGTH));
-      buf.set(bytes.subarray(off, end));
-      this.#pending = buf;
-      this.#pendingLen = rest;
-    }
+  }
+
+  /** Bytes of the PDU being delivered; valid only inside the `onPdu` callback. */
+  raw(): Uint8Array {
+    return this.#cur.subarray(this.#curOff, this.#curOff + this.#curLen);
   }
 
   /** Bytes of an incomplete PDU held back (0 at a clean PDU boundary). */
   get buffered(): number {
     return this.#pendingLen;
   }
+
+  /** Length of the incomplete PDU held back, or 8 while its header is incomplete, or 0. */
+  get expected(): number {
+    return this.#pending === null ? 0 : this.#pending.length;
+  }
+
+  #push(chunk: Uint8Array, onPdu: PduCallback, wantRaw: boolean): void {
+    this.bytes += chunk.length;
+    let off = 0;
+    if (this.#pending !== null) {
+      off = this.#fillPending(chunk, onPdu, wantRaw);
+      if (this.#pending !== null) return;
+    }
+    const end = chunk.length;
+    if (end - off < HEADER_LENGTH) {
+      if (off < end) this.#hold(chunk, off, HEADER_LENGTH);
+      return;
+    }
+    const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    this.#cur = chunk;
+    while (end - off >= HEADER_LENGTH) {
+      const len = view.getUint32(off + 4);
+      if (len < HEADER_LENGTH || len > MAX_PDU_LENGTH) {
+        checkLength(len, chunk.subarray(off, off + HEADER_LENGTH));
+      }
+      if (end - off < len) {
+        this.#hold(chunk, off, len);
+        return;
+      }
+      this.#curOff = off;
+      this.#curLen = len;
+      const pdu = decodeAt(chunk, view, off, len);
+      this.pdus++;
+      if (wantRaw) onPdu(pdu, chunk.subarray(off, off + len));
+      else (onPdu as (pdu: Pdu) => void)(pdu);
+      off += len;
+    }
+    if (off < end) this.#hold(chunk, off, HEADER_LENGTH);
+  }
+
+  /** Copy the tail of `chunk` from `off` into a new pending buffer of `size` bytes. */
+  #hold(chunk: Uint8Array, off: number, size: number): void {
+    const buf = new Uint8Array(size);
+    buf.set(chunk.subarray(off));
+    this.#pending = buf;
+    this.#pendingLen = chunk.length - off;
+  }
+
+  /** Complete the pending PDU from the start of `chunk`; returns the bytes of `chunk` used. */
+  #fillPending(chunk: Uint8Array, onPdu: PduCallback, wantRaw: boolean): number {
+    let pend = this.#pending!;
+    let have = this.#pendingLen;
+    let off = 0;
+    if (have < HEADER_LENGTH) {
+      off = Math.min(HEADER_LENGTH - have, chunk.length);
+      pend.set(chunk.subarray(0, off), have);
+      have += off;
+      this.#pendingLen = have;
+      if (have < HEADER_LENGTH) return off;
+      const len = ((pend[4] << 24) | (pend[5] << 16) | (pend[6] << 8) | pend[7]) >>> 0;
+      checkLength(len, pend);
+      if (len > HEADER_LENGTH) {
+        const full = new Uint8Array(len);
+        full.set(pend);
+        this.#pending = pend = full;
+      }
+    }
+    const len = pend.length;
+    const take = Math.min(len - have, chunk.length - off);
+    if (take > 0) pend.set(chunk.subarray(off, off + take), have);
+    have += take;
+    off += take;
+    if (have < len) {
+      this.#pendingLen = have;
+      return off;
+    }
+    this.#pending = null;
+    this.#pendingLen = 0;
+    this.#cur = pend;
+    this.#curOff = 0;
+    this.#curLen = len;
+    const pdu = decodeAt(pend, new DataView(pend.buffer), 0, len);
+    this.pdus++;
+    if (wantRaw) onPdu(pdu, pend);
+    else (onPdu as (pdu: Pdu) => void)(pdu);
+    return off;
+  }
 }
 
 /** A TransformStream from byte chunks to decoded PDUs; a malformed PDU errors the stream. */
 export function pduStream(): TransformStream<Uint8Array, Pdu> {
   const framer = new PduFramer();
+  let enqueue: (pdu: Pdu) => void = () => {};
   return new TransformStream<Uint8Array, Pdu>({
-    transform(chunk, controller) {
-      framer.push(chunk, (pdu) => controller.enqueue(pdu));
+    start(controller) {
+      enqueue = (pdu) => controller.enqueue(pdu);
+    },
+    transform(chunk) {
+      framer.push(chunk, enqueue);
     },
     flush(controller) {
       if (framer.buffered > 0) {
         controller.error(
-          new DecodeError(0, `Stream ended inside a PDU: ${framer.buffered} bytes left over`),
+          new DecodeError(
+            ErrorCode.CorruptData,
+            `Stream ended inside a PDU: ${framer.buffered} bytes left over, expected ${framer.expected}`,
+          ),
         );
       }
     },

@@ -206,6 +206,10 @@ Deno.test("parseTableText() rejects invalid entries with one line naming file an
       'Cannot read f: roas[0]: prefix is "10.0.0/8", expected ADDRESS/LENGTH',
     ],
     [
+      '{"roas":[{"asn":1,"prefix":"010.0.0.0/8"}]}',
+      'Cannot read f: roas[0]: prefix is "010.0.0.0/8", expected ADDRESS/LENGTH',
+    ],
+    [
       '{"roas":[{"asn":1,"prefix":"10.0.0.0/33"}]}',
       'Cannot read f: roas[0]: prefix is "10.0.0.0/33", expected ADDRESS/LENGTH',
     ],

@@ -109,9 +109,18 @@ function collect(stream: ReadableStream<Uint8Array>, into: string[]): void {
  * Start StayRTR serving `cacheFile` on a free port. Extra flags go in `args`
  * (e.g. ["-protocol", "1"]). Waits until it accepts connections and has loaded the file.
  */
-export async function startStayRtr(cacheFile: string, args: string[] = []): Promise<Running> {
+export function startStayRtr(cacheFile: string, args: string[] = []): Promise<Running> {
+  return startStayRtrOn(0, cacheFile, args);
+}
+
+/** Start StayRTR on `fixedPort` (0: a free port) serving `cacheFile`. */
+export async function startStayRtrOn(
+  fixedPort: number,
+  cacheFile: string,
+  args: string[] = [],
+): Promise<Running> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = freePort();
+    const port = fixedPort || freePort();
     const child = new Deno.Command("stayrtr", {
       args: [
         "-bind",
