@@ -8,6 +8,7 @@ import { syncOnce } from "../client.ts";
 import { InputError, UsageError } from "../errors.ts";
 import { readTableFile } from "../formats/read.ts";
 import type { PayloadTable } from "../model/table.ts";
+import { TABLE_FILE } from "../store/history_store.ts";
 import type { OptionSpec, Parsed } from "./args.ts";
 import {
   clearProgress,
@@ -18,8 +19,8 @@ import {
 } from "./common.ts";
 import { warn } from "./io.ts";
 
-/** Name of the current table inside a data directory. */
-export const CURRENT_TABLE = "routingtable.json";
+/** Name of the current table inside a data directory (the history store's). */
+export const CURRENT_TABLE = TABLE_FILE;
 
 /** Default data directory. */
 export const DEFAULT_DATA_DIR = "./data";

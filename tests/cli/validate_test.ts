@@ -1,6 +1,8 @@
 /** CLI contract of `rtr validate`: records, formats, sources and exit codes (main.ts as a subprocess). */
 import assert from "node:assert/strict";
 import { requirePeers, runRtr, startStayRtr, stayRtrJson } from "../helpers/peers.ts";
+import { HistoryStore } from "../../lib/store/history_store.ts";
+import { diffTables, emptyTable, makeTable, VrpSet } from "../../lib/model/mod.ts";
 
 const ROAS = [
   { prefix: "192.0.2.0/24", maxLength: 24, asn: 64496 },
@@ -220,4 +222,31 @@ Deno.test("rtr validate --from HOST:PORT syncs from a cache first", async () => 
       await stay.stop();
     }
   });
+});
+
+Deno.test("rtr validate and rtr show read the current table of a data dir written by the history store", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "rtr-validate-" });
+  try {
+    const table = makeTable(VrpSet.from(ROAS), [], []);
+    const store = await HistoryStore.open(`${dir}/data`, { create: true });
+    await store.recordSync({
+      time: new Date(),
+      sessionId: 7,
+      version: 1,
+      serial: 1,
+      reset: true,
+      diff: diffTables(emptyTable(), table),
+      table,
+      timers: { refresh: 3600, retry: 600, expire: 7200 },
+      source: "127.0.0.1:8282",
+    });
+    const v = await runRtr(["validate", "2001:db8::/48", "AS64496"], { cwd: dir });
+    assert.equal(v.code, 0, v.stderr);
+    assert.equal(records(v.stdout)[0].state, "valid");
+    const s = await runRtr(["show", "192.0.2.0/24", "--from", `${dir}/data`]);
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stdout, /^192\.0\.2\.0\/24 +192\.0\.2\.0\/24 +AS64496$/m);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
