@@ -1,6 +1,6 @@
 /** CLI contract of `rtr validate`: records, formats, sources and exit codes (main.ts as a subprocess). */
 import assert from "node:assert/strict";
-import { requirePeers, runRtr, startStayRtr, stayRtrJson } from "../helpers/peers.ts";
+import { MAIN, requirePeers, runRtr, startStayRtr, stayRtrJson } from "../helpers/peers.ts";
 import { HistoryStore } from "../../lib/store/history_store.ts";
 import { diffTables, emptyTable, makeTable, VrpSet } from "../../lib/model/mod.ts";
 
@@ -249,4 +249,44 @@ Deno.test("rtr validate and rtr show read the current table of a data dir writte
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("rtr validate answers each line as it arrives, so a program can talk to it in lockstep", async () => {
+  await withTable(async (_dir, file) => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-all", "--quiet", MAIN, "validate", "--from", file, "--format", "rov"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const killer = setTimeout(() => child.kill("SIGKILL"), 20000);
+    try {
+      const w = child.stdin.getWriter();
+      const r = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let buf = "";
+      const nextLine = async () => {
+        while (!buf.includes("\n")) {
+          const { value, done } = await r.read();
+          if (done) throw new Error("stdout closed before an answer");
+          buf += value;
+        }
+        const line = buf.slice(0, buf.indexOf("\n"));
+        buf = buf.slice(buf.indexOf("\n") + 1);
+        return line;
+      };
+      const enc = new TextEncoder();
+      await w.write(enc.encode("192.0.2.0 24 64496\n"));
+      assert.equal(
+        await nextLine(),
+        "192.0.2.0 24 64496|64497 192.0.2.0 23 25,64496 192.0.2.0 24 24|0",
+      );
+      await w.write(enc.encode("203.0.113.0 24 1\n"));
+      assert.equal(await nextLine(), "203.0.113.0 24 1||1");
+      await w.close();
+      assert.equal((await r.read()).done, true);
+      assert.equal((await child.status).code, 0);
+    } finally {
+      clearTimeout(killer);
+    }
+  });
 });
