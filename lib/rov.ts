@@ -442,6 +442,18 @@ export function parseAsnText(s: string): number {
   return x <= 0xffffffff ? x : -1;
 }
 
+/** A prefix length of one to three decimal digits; -1 when malformed. */
+function parseLength(s: string): number {
+  if (s.length < 1 || s.length > 3) return -1;
+  let x = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    x = x * 10 + c;
+  }
+  return x;
+}
+
 /** Parse a dotted quad quickly; -1 when malformed. */
 function parseIpv4Fast(s: string): number {
   let w = 0, part = 0, digits = 0, dots = 0;
@@ -469,7 +481,16 @@ function parseIpv4Fast(s: string): number {
  * the route, or a message saying what is wrong.
  */
 export function parseRouteLine(line: string): ParsedRoute | string {
-  const f = line.trim().split(/[ \t]+/);
+  // Split on spaces and tabs by hand: this runs once per input line.
+  const f: string[] = [];
+  for (let i = 0, n = line.length; i < n;) {
+    while (i < n && (line.charCodeAt(i) === 32 || line.charCodeAt(i) === 9)) i++;
+    if (i >= n) break;
+    const start = i;
+    while (i < n && line.charCodeAt(i) !== 32 && line.charCodeAt(i) !== 9) i++;
+    if (f.length === 3) return `expected PREFIX ASN or IP MASKLEN ASN, got ${JSON.stringify(line)}`;
+    f.push(line.slice(start, i));
+  }
   let addrText: string, lenText: string, asnText: string;
   if (f.length === 2) {
     const slash = f[0].indexOf("/");
@@ -496,7 +517,7 @@ export function parseRouteLine(line: string): ParsedRoute | string {
     addr = v6;
   }
   const max = family === 4 ? 32 : 128;
-  const length = /^\d{1,3}$/.test(lenText) ? Number(lenText) : -1;
+  const length = parseLength(lenText);
   if (length < 0 || length > max) {
     return `invalid prefix length ${JSON.stringify(lenText)}, expected 0 to ${max}`;
   }

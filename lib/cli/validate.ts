@@ -271,30 +271,26 @@ class ResultWriter {
    */
   #rovLine(r: ParsedRoute): void {
     const ix = this.#ix, d = ix.set.data, out = this.out;
-    const code = ix.stateCode(r.family, r.addr, r.length, r.asn);
     out.text(r.addrText);
     out.text(" ");
     out.uint(r.length);
     out.text(" ");
     out.uint(r.asn);
     out.text("|");
-    if (code !== 1) {
-      const cover = ix.covering(r.family, r.addr, r.length);
-      let matchedAt = -1; // prefix length of the first prefix holding a match
-      for (let k = 0; k < cover.length; k++) {
-        const i = cover[k], x = i * W, len = (d[x] >>> 8) & 255;
-        if (matchedAt >= 0 && len !== matchedAt) break;
-        if (k > 0) out.text(",");
-        this.#vrp(i);
-        const asn = d[x + 5];
-        if (matchedAt < 0 && asn === r.asn && asn !== 0 && r.length <= (d[x] & 255)) {
-          matchedAt = len;
-        }
+    const cover = ix.covering(r.family, r.addr, r.length);
+    let matchedAt = -1; // prefix length of the first prefix holding a match
+    for (let k = 0; k < cover.length; k++) {
+      const i = cover[k], x = i * W, len = (d[x] >>> 8) & 255;
+      if (matchedAt >= 0 && len !== matchedAt) break;
+      if (k > 0) out.text(",");
+      this.#vrp(i);
+      const asn = d[x + 5];
+      if (matchedAt < 0 && asn === r.asn && asn !== 0 && r.length <= (d[x] & 255)) {
+        matchedAt = len;
       }
     }
-    out.text("|");
-    out.uint(code);
-    out.text("\n");
+    // The same rule as RovIndex.validate / stateCode, read off the covering VRPs just listed.
+    out.text(matchedAt >= 0 ? "|0\n" : cover.length > 0 ? "|2\n" : "|1\n");
   }
 
   /** Report a line that is not a route: an NDJSON error record, or a line on stderr. */
