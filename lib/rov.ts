@@ -61,12 +61,15 @@ export interface RovResult {
   /** Set only when `state` is `invalid`. */
   reason: InvalidReason | null;
   /** Covering VRPs that make the route valid. */
-  matched: number[];
+  readonly matched: readonly number[];
   /** Covering VRPs with another ASN, or AS0. */
-  unmatchedAs: number[];
+  readonly unmatchedAs: readonly number[];
   /** Covering VRPs with the route's ASN but a maxLength shorter than the route. */
-  unmatchedLength: number[];
+  readonly unmatchedLength: readonly number[];
 }
+
+/** The shared empty list of a RovResult. */
+const NONE: readonly number[] = Object.freeze([]);
 
 /** Masks with the top b bits set, b = 0…32, as signed 32-bit values. */
 const MASK = new Int32Array(33);
@@ -268,29 +271,33 @@ export class RovIndex {
   /** Validate a route and say which covering VRPs decided it (RFC 6811 §2). */
   validate(route: Route): RovResult {
     const d = this.set.data, asn = route.asn, length = route.length;
-    const matched: number[] = [], unmatchedAs: number[] = [], unmatchedLength: number[] = [];
+    // Lists are made only when something goes in them (most routes fill one or two).
+    let matched: number[] | null = null, unmatchedAs: number[] | null = null;
+    let unmatchedLength: number[] | null = null;
     const { p, n, words, stride } = this.#chain(route.family, route.addr, length);
     for (let c = n - 1; c >= 0; c--) {
       const o = CHAIN[c] * stride, f = p[o + words + 1], e = f + (p[o + words] >>> 8);
       for (let i = f; i < e; i++) {
         const x = i * W, vAsn = d[x + 5];
-        if (vAsn !== asn || vAsn === 0) unmatchedAs.push(i);
-        else if (length > (d[x] & 255)) unmatchedLength.push(i);
-        else matched.push(i);
+        if (vAsn !== asn || vAsn === 0) (unmatchedAs ??= []).push(i);
+        else if (length > (d[x] & 255)) (unmatchedLength ??= []).push(i);
+        else (matched ??= []).push(i);
       }
     }
     let state: RovState, reason: InvalidReason | null = null;
-    if (matched.length > 0) state = "valid";
-    else if (unmatchedAs.length + unmatchedLength.length === 0) state = "not-found";
+    if (matched) state = "valid";
+    else if (!unmatchedAs && !unmatchedLength) state = "not-found";
     else {
       state = "invalid";
-      reason = unmatchedLength.length === 0
-        ? "as"
-        : unmatchedAs.length === 0
-        ? "length"
-        : "as-and-length";
+      reason = !unmatchedLength ? "as" : !unmatchedAs ? "length" : "as-and-length";
     }
-    return { state, reason, matched, unmatchedAs, unmatchedLength };
+    return {
+      state,
+      reason,
+      matched: matched ?? NONE,
+      unmatchedAs: unmatchedAs ?? NONE,
+      unmatchedLength: unmatchedLength ?? NONE,
+    };
   }
 
   /** Record indices of every VRP covering the prefix, least specific first. */

@@ -16,7 +16,7 @@ function index(vrps: Vrp[]): RovIndex {
 
 /** The result with record indices replaced by VRP values, for readable assertions. */
 function named(ix: RovIndex, r: RovResult) {
-  const v = (l: number[]) => l.map((i) => ix.vrp(i));
+  const v = (l: readonly number[]) => l.map((i) => ix.vrp(i));
   return {
     state: r.state,
     reason: r.reason,

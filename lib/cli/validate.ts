@@ -190,7 +190,7 @@ class ResultWriter {
     this.out.bytes(this.#arena, at, at + this.#vrpLen[i]);
   }
 
-  #list(l: number[]): void {
+  #list(l: readonly number[]): void {
     const out = this.out;
     out.text("[");
     for (let k = 0; k < l.length; k++) {
@@ -251,7 +251,7 @@ class ResultWriter {
       } `,
     );
     let n = 0;
-    const tagged = (l: number[], tag: string) => {
+    const tagged = (l: readonly number[], tag: string) => {
       for (const i of l) {
         if (n++ > 0) out.text(", ");
         this.#vrp(i);
