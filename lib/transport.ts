@@ -97,7 +97,7 @@ export function errText(e: unknown): string {
     if (/failed to lookup address|Name or service not known|nodename nor servname/i.test(m)) {
       return "unknown host";
     }
-    return m.replace(/\s*\(os error \d+\)$/, "").replace(/\.$/, "");
+    return m.replace(/\s*\(os error \d+\).*$/, "").replace(/\.$/, "");
   }
   return String(e);
 }
