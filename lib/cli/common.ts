@@ -4,6 +4,7 @@
  */
 import { UsageError } from "../errors.ts";
 import type { SyncOptions } from "../client.ts";
+import { describeTarget } from "../transport.ts";
 import { flag, int, type OptionSpec, type Parsed, seconds, splitHostPort, str } from "./args.ts";
 import { warn } from "./io.ts";
 
@@ -83,9 +84,7 @@ export function verboseLog(p: Parsed): (line: string) => void {
 }
 
 /** `host:port` of a cache for messages and metadata (`[v6]:port` for IPv6 literals). */
-export function sourceName(o: { host: string; port: number }): string {
-  return `${o.host.includes(":") ? `[${o.host}]` : o.host}:${o.port}`;
-}
+export const sourceName = describeTarget;
 
 /** The cache from the one optional HOST[:PORT] positional and the connection flags. */
 export function cacheTarget(cmd: string, p: Parsed): SyncOptions {

@@ -14,6 +14,7 @@ import {
   clearProgress,
   CONNECT_OPTIONS,
   connectOptions,
+  sourceName,
   ttyProgress,
   verboseLog,
 } from "./common.ts";
@@ -106,7 +107,7 @@ export async function loadSource(p: Parsed, cmd: string): Promise<SourceTable> {
   const opts = connectOptions(p, spec);
   opts.log = log;
   opts.onProgress = ttyProgress();
-  const source = `${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${opts.port}`;
+  const source = sourceName(opts);
   log(`CONNECT ${source} (protocol ${opts.version})`);
   let outcome;
   try {
