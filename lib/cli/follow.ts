@@ -43,7 +43,8 @@ ${CONNECT_HELP}
   --no-history      keep nothing on disk (stream only)
   --serial N        with --session: start from this serial with a Serial Query
   --session S       session id for --serial
-  --dump FILE       append the bytes received to FILE (raw dump format)
+  --dump FILE       append the bytes received to FILE (raw dump format; a name
+                    ending in .pcap records both directions as pcap)
   --metrics A:P     serve Prometheus metrics on http://A:P/metrics
   -h, --help        show this help
 
