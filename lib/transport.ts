@@ -30,7 +30,8 @@ export interface WireTap {
   finish(): Promise<void>;
 }
 
-function describeTarget(o: ConnectOptions): string {
+/** `host:port` of a target for messages (`[v6]:port` for IPv6 literals). */
+export function describeTarget(o: { host: string; port: number }): string {
   return `${o.host.includes(":") ? `[${o.host}]` : o.host}:${o.port}`;
 }
 
@@ -97,7 +98,7 @@ export function errText(e: unknown): string {
     if (/failed to lookup address|Name or service not known|nodename nor servname/i.test(m)) {
       return "unknown host";
     }
-    return m.replace(/\s*\(os error \d+\)$/, "").replace(/\.$/, "");
+    return m.replace(/\s*\(os error \d+\).*$/, "").replace(/\.$/, "");
   }
   return String(e);
 }

@@ -14,6 +14,7 @@
  *        [--buildtime RFC3339|now] [-o FILE]
  */
 import { parseArgs } from "node:util";
+import { formatPrefix, topMask } from "../lib/model/prefix.ts";
 
 /** Generator settings. */
 export interface GenOptions {
@@ -113,32 +114,14 @@ function range(a: number, b: number): number[] {
 }
 
 function v4Text(w: number, len: number): string {
-  const m = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-  const x = (w & m) >>> 0;
-  return `${x >>> 24}.${(x >>> 16) & 255}.${(x >>> 8) & 255}.${x & 255}/${len}`;
+  return formatPrefix(4, [(w & topMask(len)) >>> 0], len);
 }
 
 function v6Text(groups: number[], len: number): string {
-  const g = groups.slice();
-  for (let i = 0; i < 8; i++) {
-    const keep = Math.max(0, Math.min(16, len - 16 * i));
-    g[i] = keep === 0 ? 0 : g[i] & ((0xffff << (16 - keep)) & 0xffff);
-  }
-  // RFC 5952: compress the longest run of two or more zero groups.
-  let best = -1, bestLen = 0;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) [best, bestLen] = [i, j - i];
-    i = j;
-  }
-  const hex = (a: number[]) => a.map((x) => x.toString(16)).join(":");
-  const addr = bestLen < 2 ? hex(g) : `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
-  return `${addr}/${len}`;
+  const words = [0, 1, 2, 3].map((i) =>
+    (((groups[2 * i] << 16) | groups[2 * i + 1]) & topMask(len - 32 * i)) >>> 0
+  );
+  return formatPrefix(6, words, len);
 }
 
 interface Origin {

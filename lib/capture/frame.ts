@@ -5,6 +5,7 @@
  * IPv6 (RFC 8200, skipping extension headers) carrying TCP (RFC 9293). Fragments and anything
  * that is not TCP are ignored.
  */
+import { formatIpv6 } from "../model/prefix.ts";
 
 /** LINKTYPE_* values understood here. */
 export const LinkType = {
@@ -40,29 +41,14 @@ export interface TcpSegment {
   missing: number;
 }
 
-/** Text of a 4- or 16-byte address (IPv6 per RFC 5952). */
+/** Text of a 4- or 16-byte address (IPv6 per RFC 5952, through the model's formatter). */
 export function addressText(b: Uint8Array): string {
   if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  const g: number[] = [];
-  for (let i = 0; i < 8; i++) g.push((b[2 * i] << 8) | b[2 * i + 1]);
-  let bs = -1, bl = 0;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bl) {
-      bs = i;
-      bl = j - i;
-    }
-    i = j;
+  const w = [0, 0, 0, 0];
+  for (let i = 0; i < 4; i++) {
+    w[i] = ((b[4 * i] << 24) | (b[4 * i + 1] << 16) | (b[4 * i + 2] << 8) | b[4 * i + 3]) >>> 0;
   }
-  if (bl < 2) return g.map((x) => x.toString(16)).join(":");
-  return `${g.slice(0, bs).map((x) => x.toString(16)).join(":")}::${
-    g.slice(bs + bl).map((x) => x.toString(16)).join(":")
-  }`;
+  return formatIpv6(w);
 }
 
 /** Offset of the IP header in a frame of `linkType`, or -1 when it carries no IP. */

@@ -4,6 +4,7 @@
  */
 import { UsageError } from "../errors.ts";
 import type { SyncOptions } from "../client.ts";
+import { describeTarget } from "../transport.ts";
 import { flag, int, type OptionSpec, type Parsed, seconds, splitHostPort, str } from "./args.ts";
 import { warn } from "./io.ts";
 
@@ -80,4 +81,25 @@ export function clearProgress(): void {
 /** A logger to stderr when verbose, else a no-op. */
 export function verboseLog(p: Parsed): (line: string) => void {
   return flag(p, "verbose") ? (line) => warn(`rtr: ${line}`) : () => {};
+}
+
+/** `host:port` of a cache for messages and metadata (`[v6]:port` for IPv6 literals). */
+export const sourceName = describeTarget;
+
+/** The cache from the one optional HOST[:PORT] positional and the connection flags. */
+export function cacheTarget(cmd: string, p: Parsed): SyncOptions {
+  if (p.positionals.length > 1) {
+    throw new UsageError(
+      `Expected at most one HOST[:PORT], got ${p.positionals.length} (see 'rtr ${cmd} --help')`,
+    );
+  }
+  return connectOptions(p, p.positionals[0]);
+}
+
+/** `--serial N --session S` (the old client's -s/-S): both or neither. */
+export function startFromFlags(p: Parsed): { serial: number; sessionId: number } | undefined {
+  const hasSerial = str(p, "serial") !== undefined, hasSession = str(p, "session") !== undefined;
+  if (hasSerial !== hasSession) throw new UsageError("--serial and --session go together");
+  if (!hasSerial) return undefined;
+  return { serial: int(p, "serial", 0, 0, 0xffffffff), sessionId: int(p, "session", 0, 0, 0xffff) };
 }

@@ -13,9 +13,15 @@ import { errorName } from "../wire/mod.ts";
 import type { ResumeState } from "../session.ts";
 import type { WireTap } from "../transport.ts";
 import { errText } from "../transport.ts";
-import { flag, int, parseCommandArgs, splitHostPort, str } from "./args.ts";
+import { flag, parseCommandArgs, splitHostPort, str } from "./args.ts";
 import type { Command } from "./command.ts";
-import { CONNECT_HELP, CONNECT_OPTIONS, connectOptions } from "./common.ts";
+import {
+  cacheTarget,
+  CONNECT_HELP,
+  CONNECT_OPTIONS,
+  sourceName,
+  startFromFlags,
+} from "./common.ts";
 import { createDumpTap } from "./dump.ts";
 import { stdoutSink, warn } from "./io.ts";
 import { FollowMetrics, serveMetrics } from "./metrics.ts";
@@ -37,7 +43,8 @@ ${CONNECT_HELP}
   --no-history      keep nothing on disk (stream only)
   --serial N        with --session: start from this serial with a Serial Query
   --session S       session id for --serial
-  --dump FILE       append the bytes received to FILE (raw dump format)
+  --dump FILE       append the bytes received to FILE (raw dump format; a name
+                    ending in .pcap records both directions as pcap)
   --metrics A:P     serve Prometheus metrics on http://A:P/metrics
   -h, --help        show this help
 
@@ -63,18 +70,9 @@ async function run(args: string[]): Promise<number> {
     dump: { type: "string" },
     metrics: { type: "string" },
   });
-  if (p.positionals.length > 1) {
-    throw new UsageError(
-      `Expected at most one HOST[:PORT], got ${p.positionals.length} (see 'rtr follow --help')`,
-    );
-  }
-  const opts = connectOptions(p, p.positionals[0]);
-  const source = `${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${opts.port}`;
-  const hasSerial = str(p, "serial") !== undefined, hasSession = str(p, "session") !== undefined;
-  if (hasSerial !== hasSession) throw new UsageError("--serial and --session go together");
-  const startFrom = hasSerial
-    ? { serial: int(p, "serial", 0, 0, 0xffffffff), sessionId: int(p, "session", 0, 0, 0xffff) }
-    : undefined;
+  const opts = cacheTarget("follow", p);
+  const source = sourceName(opts);
+  const startFrom = startFromFlags(p);
   const metricsAt = str(p, "metrics");
   const metricsAddr = metricsAt ? splitHostPort(metricsAt, 9847, 0) : undefined;
   const verbose = flag(p, "verbose");

@@ -16,13 +16,15 @@ import { diffCounts } from "../formats/ndjson.ts";
 import { tableCounts } from "../model/mod.ts";
 import { errText, type WireTap } from "../transport.ts";
 import { createDumpTap } from "./dump.ts";
-import { int, parseCommandArgs, str } from "./args.ts";
+import { parseCommandArgs, str } from "./args.ts";
 import type { Command } from "./command.ts";
 import {
+  cacheTarget,
   clearProgress,
   CONNECT_HELP,
   CONNECT_OPTIONS,
-  connectOptions,
+  sourceName,
+  startFromFlags,
   ttyProgress,
   verboseLog,
 } from "./common.ts";
@@ -59,28 +61,16 @@ async function run(args: string[]): Promise<number> {
     serial: { type: "string" },
     session: { type: "string" },
   });
-  if (p.positionals.length > 1) {
-    throw new UsageError(
-      `Expected at most one HOST[:PORT], got ${p.positionals.length} (see 'rtr snapshot --help')`,
-    );
-  }
-  const opts = connectOptions(p, p.positionals[0]);
+  const opts = cacheTarget("snapshot", p);
   const format = (str(p, "format") ?? "json") as OutputFormat;
   if (!OUTPUT_FORMATS.includes(format)) {
     throw new UsageError(
       `Unknown --format ${JSON.stringify(format)}: use one of ${OUTPUT_FORMATS.join(", ")}`,
     );
   }
-  const hasSerial = str(p, "serial") !== undefined, hasSession = str(p, "session") !== undefined;
-  if (hasSerial !== hasSession) throw new UsageError("--serial and --session go together");
-  if (hasSerial) {
-    opts.startFrom = {
-      serial: int(p, "serial", 0, 0, 0xffffffff),
-      sessionId: int(p, "session", 0, 0, 0xffff),
-    };
-    if (str(p, "format") !== undefined && format !== "ndjson") {
-      throw new UsageError("--serial prints a delta, which only --format ndjson can carry");
-    }
+  opts.startFrom = startFromFlags(p);
+  if (opts.startFrom && str(p, "format") !== undefined && format !== "ndjson") {
+    throw new UsageError("--serial prints a delta, which only --format ndjson can carry");
   }
   const output = str(p, "output");
   const dump = str(p, "dump");
@@ -89,7 +79,7 @@ async function run(args: string[]): Promise<number> {
   opts.onProgress = ttyProgress();
   let tap: WireTap | undefined;
   if (dump) tap = await createDumpTap(dump);
-  const source = `${opts.host.includes(":") ? `[${opts.host}]` : opts.host}:${opts.port}`;
+  const source = sourceName(opts);
   log(`CONNECT ${source} (protocol ${opts.version})`);
   const out = await openOutput(output);
   try {

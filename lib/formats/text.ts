@@ -4,10 +4,10 @@
  * RFC 5952 §4–5 (same result as the model's formatIpv6), and times.
  */
 import type { TextSink } from "../io.ts";
-import { formatIpv4, formatIpv6, type VrpSet, W } from "../model/mod.ts";
+import { formatIpv4, formatIpv6, ipv6Groups, isIpv4Mapped, type VrpSet, W } from "../model/mod.ts";
 
 const HEX = new Uint8Array([..."0123456789abcdef"].map((c) => c.charCodeAt(0)));
-const GROUPS = new Int32Array(8);
+const GROUPS = new Uint32Array(8);
 const MAPPED = ascii("::ffff:");
 /** ASCII digits of 0..999, three bytes packed per entry (hundreds, tens, ones). */
 const SMALL = Int32Array.from(
@@ -76,7 +76,7 @@ export class AsciiBuffer {
     const meta = d[x];
     if (meta >>> 16 === 0) {
       this.#ipv4(d[x + 1]);
-    } else if (d[x + 1] === 0 && d[x + 2] === 0 && d[x + 3] === 0xffff) {
+    } else if (isIpv4Mapped(d, x + 1)) {
       // IPv4-mapped: ::ffff:a.b.c.d (RFC 5952 §5), as the model's formatIpv6.
       this.raw(MAPPED);
       this.#ipv4(d[x + 4]);
@@ -104,27 +104,10 @@ export class AsciiBuffer {
   }
 
   #ipv6(d: Uint32Array, x: number): void {
-    const g = GROUPS;
-    for (let k = 0; k < 4; k++) {
-      g[2 * k] = d[x + k] >>> 16;
-      g[2 * k + 1] = d[x + k] & 0xffff;
-    }
-    // Longest run of two or more zero groups, the first one on a tie (RFC 5952 §4.2).
-    let bestStart = -1, bestLen = 1;
-    for (let i = 0; i < 8;) {
-      if (g[i] !== 0) {
-        i++;
-        continue;
-      }
-      let j = i;
-      while (j < 8 && g[j] === 0) j++;
-      if (j - i > bestLen) {
-        bestStart = i;
-        bestLen = j - i;
-      }
-      i = j;
-    }
     const b = this.buf;
+    const g = GROUPS;
+    const run = ipv6Groups(d, g, x);
+    const bestStart = run < 0 ? -1 : run >> 4, bestLen = run & 15;
     for (let i = 0; i < 8; i++) {
       if (i === bestStart) {
         b[this.pos++] = 58;

@@ -26,16 +26,20 @@ export function formatIpv4(w: number): string {
 /** Scratch for formatIpv6: the eight 16-bit groups. */
 const GROUPS = new Uint32Array(8);
 
+/** True for an IPv4-mapped IPv6 address (::ffff:0:0/96), written `::ffff:a.b.c.d` (RFC 5952 §5). */
+export function isIpv4Mapped(a: ArrayLike<number>, off = 0): boolean {
+  return a[off] === 0 && a[off + 1] === 0 && a[off + 2] === 0xffff;
+}
+
 /**
- * Format four IPv6 words per RFC 5952: lower-case hex without leading zeros, the first longest
- * run of two or more zero groups as "::", and IPv4-mapped addresses as `::ffff:a.b.c.d` (§5).
+ * Split the four IPv6 words at `off` of `a` into eight 16-bit groups (into `g`) and find the run of zero groups to
+ * write as "::": the first longest run of two or more (RFC 5952 §4.2). Returns
+ * `start * 16 + length`, or -1 when no run qualifies.
  */
-export function formatIpv6(a: ArrayLike<number>): string {
-  if (a[0] === 0 && a[1] === 0 && a[2] === 0xffff) return `::ffff:${formatIpv4(a[3])}`;
-  const g = GROUPS;
+export function ipv6Groups(a: ArrayLike<number>, g: Uint32Array, off = 0): number {
   for (let i = 0; i < 4; i++) {
-    g[2 * i] = a[i] >>> 16;
-    g[2 * i + 1] = a[i] & 0xffff;
+    g[2 * i] = a[off + i] >>> 16;
+    g[2 * i + 1] = a[off + i] & 0xffff;
   }
   let bestStart = -1, bestLen = 1;
   for (let i = 0; i < 8;) {
@@ -51,14 +55,25 @@ export function formatIpv6(a: ArrayLike<number>): string {
     }
     i = j;
   }
+  return bestStart < 0 ? -1 : bestStart * 16 + bestLen;
+}
+
+/**
+ * Format four IPv6 words per RFC 5952: lower-case hex without leading zeros, the first longest
+ * run of two or more zero groups as "::", and IPv4-mapped addresses as `::ffff:a.b.c.d` (§5).
+ */
+export function formatIpv6(a: ArrayLike<number>): string {
+  if (isIpv4Mapped(a)) return `::ffff:${formatIpv4(a[3])}`;
+  const g = GROUPS;
+  const run = ipv6Groups(a, g);
   let s = "";
-  if (bestStart < 0) {
+  if (run < 0) {
     for (let i = 0; i < 8; i++) s += i === 0 ? g[i].toString(16) : ":" + g[i].toString(16);
     return s;
   }
+  const bestStart = run >> 4, rest = bestStart + (run & 15);
   for (let i = 0; i < bestStart; i++) s += i === 0 ? g[i].toString(16) : ":" + g[i].toString(16);
   s += "::";
-  const rest = bestStart + bestLen;
   for (let i = rest; i < 8; i++) s += i === rest ? g[i].toString(16) : ":" + g[i].toString(16);
   return s;
 }

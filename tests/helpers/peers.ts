@@ -194,11 +194,6 @@ export async function runCommand(
     env: opts.env,
     cwd: opts.cwd,
   }).spawn();
-  if (opts.stdin !== undefined) {
-    const w = child.stdin.getWriter();
-    await w.write(new TextEncoder().encode(opts.stdin));
-    await w.close();
-  }
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -206,7 +201,17 @@ export async function runCommand(
       child.kill("SIGKILL");
     } catch { /* gone */ }
   }, opts.timeoutMs ?? 60000);
+  // Feed stdin while the output is being read: a child that answers as it reads would otherwise
+  // fill its stdout pipe and never take the rest of its input (a deadlock the timer cannot see).
+  const feeding = opts.stdin === undefined ? Promise.resolve() : (async () => {
+    const w = child.stdin.getWriter();
+    try {
+      await w.write(new TextEncoder().encode(opts.stdin));
+      await w.close();
+    } catch { /* the child closed its stdin early or was killed */ }
+  })();
   const out = await child.output();
+  await feeding;
   clearTimeout(timer);
   const dec = new TextDecoder();
   return {
