@@ -489,52 +489,15 @@ export class ClientSession {
         `Duplicate announcement of ${d.prefix} maxLength ${d.maxLength} AS${d.asn}`,
       );
     }
+    if (this.#deltaOnly) return this.#commitDeltaOnly(st, eod, old, ann.set, warnings);
     let vrps: VrpSet;
     let keys: Map<string, RouterKey>;
-    const legacy = st.reset || this.#deltaOnly
-      ? new Map<string, number[]>()
-      : new Map(this.#legacy);
+    const legacy = st.reset ? new Map<string, number[]>() : new Map(this.#legacy);
     let aspas: Map<number, number[]>;
-    if (st.reset || this.#deltaOnly) {
+    if (st.reset) {
       vrps = ann.set;
       keys = new Map(st.keyAnnounce);
       aspas = new Map();
-      if (this.#deltaOnly) {
-        // Delta since a given serial, with no table of our own: keep both sides as they came.
-        const wd = st.vrpWithdraw.build();
-        this.#deltaOnly = false;
-        return this.#commit(
-          st,
-          eod,
-          old,
-          {
-            vrps,
-            routerKeys: [...keys.values()],
-            aspas: [...st.aspa].filter(([, p]) => p !== null).map(([customer, p]) => ({
-              customer,
-              providers: p!,
-            })),
-          },
-          warnings,
-          {
-            vrps: { announced: ann.set, withdrawn: wd.set },
-            routerKeys: {
-              announced: [...st.keyAnnounce.values()],
-              withdrawn: [...st.keyWithdraw.values()],
-            },
-            aspas: {
-              announced: [...st.aspa].filter(([, p]) => p !== null).map(([customer, p]) => ({
-                customer,
-                providers: p!,
-              })),
-              withdrawn: [...st.aspa].filter(([, p]) => p === null).map(([customer]) => ({
-                customer,
-                providers: [],
-              })),
-            },
-          },
-        );
-      }
     } else {
       const wd = st.vrpWithdraw.build();
       if (wd.duplicates.length > 0) {
@@ -637,6 +600,43 @@ export class ClientSession {
       ),
     };
     return this.#commit(st, eod, old, table, warnings);
+  }
+
+  /**
+   * Commit the answer to `--serial/--session` with no table of our own: the delta is reported as
+   * it came (withdrawals stay withdrawals) and its announcements become the table.
+   */
+  #commitDeltaOnly(
+    st: Staging,
+    eod: EndOfDataPdu,
+    old: PayloadTable,
+    announced: VrpSet,
+    warnings: string[],
+  ): SessionEvent {
+    this.#deltaOnly = false;
+    const aspaAnnounced: Aspa[] = [], aspaWithdrawn: Aspa[] = [];
+    for (const [customer, providers] of st.aspa) {
+      (providers ? aspaAnnounced : aspaWithdrawn).push({ customer, providers: providers ?? [] });
+    }
+    for (const op of st.legacyAspa) {
+      (op.announce ? aspaAnnounced : aspaWithdrawn).push({
+        customer: op.customer,
+        providers: op.providers,
+      });
+    }
+    const table = {
+      vrps: announced,
+      routerKeys: [...st.keyAnnounce.values()],
+      aspas: aspaAnnounced,
+    };
+    return this.#commit(st, eod, old, table, warnings, {
+      vrps: { announced, withdrawn: st.vrpWithdraw.build().set },
+      routerKeys: {
+        announced: [...st.keyAnnounce.values()],
+        withdrawn: [...st.keyWithdraw.values()],
+      },
+      aspas: { announced: aspaAnnounced, withdrawn: aspaWithdrawn },
+    });
   }
 
   #fromLegacy(customer: number): boolean {
