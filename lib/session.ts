@@ -21,6 +21,8 @@ import {
 } from "./wire/mod.ts";
 import {
   type Aspa,
+  compareAspa,
+  compareRouterKey,
   diffTables,
   emptyTable,
   type PayloadTable,
@@ -591,13 +593,8 @@ export class ClientSession {
     this.#legacy = legacy;
     const table: PayloadTable = {
       vrps,
-      routerKeys: [...keys.values()].sort((a, b) =>
-        a.asn - b.asn || (a.ski < b.ski ? -1 : a.ski > b.ski ? 1 : 0) ||
-        (a.pubkey < b.pubkey ? -1 : a.pubkey > b.pubkey ? 1 : 0)
-      ),
-      aspas: [...aspas].map(([customer, providers]) => ({ customer, providers })).sort((a, b) =>
-        a.customer - b.customer
-      ),
+      routerKeys: [...keys.values()].sort(compareRouterKey),
+      aspas: [...aspas].map(([customer, providers]) => ({ customer, providers })).sort(compareAspa),
     };
     return this.#commit(st, eod, old, table, warnings);
   }
