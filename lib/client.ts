@@ -20,7 +20,7 @@ export interface Progress {
 export interface SyncOptions extends ConnectOptions {
   /** Version of the first query (default 2). */
   version?: number;
-  /** Seconds to wait for the connection and then for End of Data (default 30). */
+  /** Seconds the cache may stay silent: while connecting and while the response arrives (default 30). */
   timeoutSec?: number;
   tap?: WireTap;
   /** Called about four times a second during a sync. */
@@ -157,12 +157,17 @@ export async function syncOnce(opts: SyncOptions): Promise<SyncOutcome> {
       resume: opts.resume && opts.resume.version === version ? opts.resume : undefined,
     });
     const conn = new Connection(await connect({ ...opts, timeoutMs }), opts.tap);
-    const deadline = setTimeout(() => {
+    // The timeout bounds silence, not the whole transfer: a big table on a slow link that keeps
+    // arriving is fine, a cache that stops sending is not.
+    const expire = () => {
       conn.timedOut = true;
       conn.close();
-    }, timeoutMs);
+    };
+    let deadline = setTimeout(expire, timeoutMs);
     let lastProgress = Date.now();
     const progress = () => {
+      clearTimeout(deadline);
+      deadline = setTimeout(expire, timeoutMs);
       const now = Date.now();
       if (opts.onProgress && now - lastProgress >= 250) {
         lastProgress = now;

@@ -56,7 +56,7 @@ export type FollowEvent =
 /** Options of a follower. */
 export interface FollowOptions extends ConnectOptions {
   version?: number;
-  /** Seconds to wait for a connection and then for End of Data. */
+  /** Seconds the cache may stay silent: while connecting and while a response arrives. */
   timeoutSec?: number;
   resume?: ResumeState & { lastSuccess?: number };
   startFrom?: { sessionId: number; serial: number };
@@ -157,13 +157,15 @@ async function followLoop(opts: FollowOptions): Promise<void> {
     let downgradeTo: number | null = null;
     try {
       let queryStarted = clock.now();
+      let lastActivity = queryStarted;
       await conn.send(session.query());
-      const events = conn.events(session);
+      const events = conn.events(session, () => lastActivity = clock.now());
       let pending = events.next();
       while (!signal?.aborted) {
-        // Waiting for a response: bounded by the timeout. Idle: until Refresh (or a Notify).
+        // Waiting for a response: until the cache has been silent for the timeout. Idle: until
+        // Refresh (or a Notify).
         const waitMs = session.busy
-          ? queryStarted + timeoutMs - clock.now()
+          ? Math.max(queryStarted, lastActivity) + timeoutMs - clock.now()
           : session.timers.refresh * 1000;
         const timer = new AbortController();
         const slept = clock.sleep(
@@ -176,6 +178,7 @@ async function followLoop(opts: FollowOptions): Promise<void> {
         if (r === "timer") {
           if (signal?.aborted) break;
           if (session.busy) {
+            if (clock.now() - Math.max(queryStarted, lastActivity) < timeoutMs) continue;
             reason = `timed out after ${timeoutMs / 1000} s waiting for End of Data`;
             throw new TransportError(reason);
           }

@@ -164,3 +164,23 @@ Deno.test("syncOnce reports a refused connection in one line", async () => {
   assertOk(e instanceof TransportError);
   eq(e.message, `Cannot connect to 127.0.0.1:${port}: connection refused`);
 });
+
+Deno.test("syncOnce: --timeout bounds silence, not a response that keeps arriving", async () => {
+  const cache = startFakeCache(async (c) => {
+    await c.readPdu();
+    await c.write([{ type: 3, version: 2, sessionId: 5 }]);
+    for (let i = 0; i < 4; i++) {
+      await new Promise((r) => setTimeout(r, 300));
+      await c.write([prefix(2, i + 1)]);
+    }
+    await c.write([eod(2, 1)]);
+    await c.readPdu(2000).catch(() => null);
+  });
+  try {
+    // 1.2 s in all, never more than 0.3 s of silence: a 0.8 s timeout must not fire.
+    const out = await syncOnce({ host: "127.0.0.1", port: cache.port, timeoutSec: 0.8 });
+    eq(out.result?.table.vrps.size, 4);
+  } finally {
+    await cache.stop();
+  }
+});

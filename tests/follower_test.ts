@@ -4,7 +4,7 @@ import { type Clock, follow, type FollowEvent } from "../lib/follower.ts";
 import type { Pdu } from "../lib/wire/mod.ts";
 
 /**
- * Virtual time: a sleep of `ms` advances it by `ms` after a real pause of ms/1000 (1 to 200 ms),
+ * Virtual time: a sleep of `ms` advances it by `ms` after a real pause of ms/1000 (1 to 2000 ms),
  * so real I/O that is due (a Notify already sent) wins over a long timer, as it would for real.
  */
 function fakeClock(start = 1_000_000): Clock & { t: number } {
@@ -18,7 +18,7 @@ function fakeClock(start = 1_000_000): Clock & { t: number } {
           signal?.removeEventListener("abort", done);
           if (!signal?.aborted) c.t += ms;
           resolve();
-        }, Math.min(200, Math.max(1, ms / 1000)));
+        }, Math.min(2000, Math.max(1, ms / 1000)));
         function done() {
           clearTimeout(h);
           resolve();
@@ -39,12 +39,12 @@ const p4 = (flags: number, asn: number): Pdu => ({
   asn,
 });
 const cr: Pdu = { type: 3, version: 1, sessionId: 5 };
-const eod = (serial: number): Pdu => ({
+const eod = (serial: number, refresh = 100): Pdu => ({
   type: 7,
   version: 1,
   sessionId: 5,
   serial,
-  refresh: 100,
+  refresh,
   retry: 10,
   expire: 1000,
 });
@@ -101,12 +101,13 @@ Deno.test("follow sends a Serial Query at Refresh and streams the delta", async 
 Deno.test("follow answers Serial Notify at once and Cache Reset with a Reset Query", async () => {
   const cache = startFakeCache(async (c) => {
     await c.readPdu();
-    await c.write([cr, p4(1, 1), eod(1)]);
+    // A long Refresh (3.6 s of real pause): the Notify, not the timer, must trigger the query.
+    await c.write([cr, p4(1, 1), eod(1, 3600)]);
     await c.write([{ type: 0, version: 1, sessionId: 5, serial: 2 }]);
     eq(await c.readPdu(), { type: 1, version: 1, sessionId: 5, serial: 1 });
     await c.write([{ type: 8, version: 1 }]);
     eq(await c.readPdu(), { type: 2, version: 1 });
-    await c.write([cr, p4(1, 3), eod(7)]);
+    await c.write([cr, p4(1, 3), eod(7, 3600)]);
     await c.readPdu(3000).catch(() => null);
   });
   try {

@@ -31,7 +31,8 @@ export const CONNECT_HELP = `  --host H          cache host (default ${DEFAULT_C
   --port P          cache port (default ${DEFAULT_PORT}; 323 is the IANA port)
   --protocol N      highest protocol version to propose: 0, 1 or 2 (default 2); the
                     cache may negotiate down
-  --timeout S       seconds to wait for the connection and for End of Data (default 30)
+  --timeout S       give up when the cache stays silent this many seconds while we
+                    connect or wait for End of Data (default 30)
   --tls             connect with TLS (port 324 is the IANA rpki-rtr-tls port)
   --ca FILE         PEM CA certificate(s) to trust for --tls, beside the system store
   --cert FILE       PEM client certificate for --tls (with --key)
