@@ -105,6 +105,8 @@ export class Connection {
     let stop = false;
     const framer = this.framer;
     const raw = () => framer.raw();
+    // Plain prefix PDUs go straight from the socket buffer into the session's staging.
+    framer.prefixHook = (b, v, o) => !stop && session.stagePrefixBytes(b, v, o);
     const onPdu = (pdu: Pdu) => {
       if (stop) return;
       const ev = session.receive(pdu, raw);

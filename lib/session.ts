@@ -31,6 +31,7 @@ import {
   type TableDiff,
   toBase64,
   toHex,
+  topMask,
   type VrpSet,
   VrpSetBuilder,
 } from "./model/mod.ts";
@@ -432,6 +433,40 @@ export class ClientSession {
       p.asn,
     );
     return { kind: "none" };
+  }
+
+  /**
+   * Fast path for a whole IPv4/IPv6 Prefix PDU at `off` of `bytes` (see PduFramer.prefixHook):
+   * stage it without building a value. Returns false, leaving everything as it was, for any
+   * PDU that is not a plain, valid prefix inside a response of this session's version; the
+   * normal path then decodes it and reports what is wrong.
+   */
+  stagePrefixBytes(bytes: Uint8Array, view: DataView, off: number): boolean {
+    const st = this.#staging;
+    if (st === null || bytes[off] !== this.version) return false;
+    const announce = (bytes[off + 8] & FLAG_ANNOUNCE) !== 0;
+    if (st.reset && !announce) return false;
+    const v6 = bytes[off + 1] === 6;
+    const prefixLength = bytes[off + 9], maxLength = bytes[off + 10];
+    if (prefixLength > maxLength || maxLength > (v6 ? 128 : 32)) return false;
+    const b = announce ? st.vrpAnnounce : st.vrpWithdraw;
+    if (v6) {
+      const w0 = view.getUint32(off + 12), w1 = view.getUint32(off + 16);
+      const w2 = view.getUint32(off + 20), w3 = view.getUint32(off + 24);
+      const m0 = (w0 & topMask(prefixLength)) >>> 0, m1 = (w1 & topMask(prefixLength - 32)) >>> 0;
+      const m2 = (w2 & topMask(prefixLength - 64)) >>> 0,
+        m3 = (w3 & topMask(prefixLength - 96)) >>> 0;
+      if (m0 !== w0 || m1 !== w1 || m2 !== w2 || m3 !== w3) st.hostBits++;
+      b.addWords(true, m0, m1, m2, m3, prefixLength, maxLength, view.getUint32(off + 28));
+    } else {
+      const w = view.getUint32(off + 12);
+      const m = (w & topMask(prefixLength)) >>> 0;
+      if (m !== w) st.hostBits++;
+      b.addWords(false, m, 0, 0, 0, prefixLength, maxLength, view.getUint32(off + 16));
+    }
+    if (announce) st.announced++;
+    else st.withdrawn++;
+    return true;
   }
 
   #stageKey(st: Staging, p: RouterKeyPdu, announce: boolean): SessionEvent {

@@ -26,6 +26,13 @@ export class PduFramer {
   #cur: Uint8Array = EMPTY;
   #curOff = 0;
   #curLen = 0;
+  /**
+   * Optional fast path for IPv4/IPv6 Prefix PDUs (type 4 with length 20, type 6 with length 32)
+   * that lie whole in a chunk: the hook reads the PDU in place and returns true when it took it,
+   * so no value object is made; false sends the PDU down the normal decoding path (which also
+   * reports every error). Counted in `pdus` either way.
+   */
+  prefixHook: ((bytes: Uint8Array, view: DataView, off: number) => boolean) | null = null;
   /** Total bytes accepted so far. */
   bytes = 0;
   /** PDUs decoded so far. */
@@ -95,6 +102,15 @@ export class PduFramer {
       if (end - off < len) {
         this.#hold(chunk, off, len);
         return;
+      }
+      const hook = this.prefixHook;
+      if (hook !== null && (len === 20 || len === 32)) {
+        const t = chunk[off + 1];
+        if (((t === 4 && len === 20) || (t === 6 && len === 32)) && hook(chunk, view, off)) {
+          this.pdus++;
+          off += len;
+          continue;
+        }
       }
       this.#curOff = off;
       this.#curLen = len;
