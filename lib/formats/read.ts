@@ -22,7 +22,8 @@ export interface LoadedTable {
   metadata: Record<string, unknown>;
   /**
    * Detected dialect: `rtr`, `rpki-client`, `stayrtr`, `rtrdump`, `routinator`, `gortr`,
-   * `rtrlib`, `rpki-client-csv`, `rtrlib-csv` or `ndjson`.
+   * `rtrlib`, `rtr-client` (the old Python client's routingtable.json), `rpki-client-csv`,
+   * `rtrlib-csv` or `ndjson`.
    */
   dialect: string;
   /** Repairs made while reading (masked host bits, merged duplicates), one line each. */
@@ -246,6 +247,9 @@ function readJsonInto(
     throw new InputError(`Cannot read ${acc.name}: expected a JSON object or array`);
   }
   const known = ["roas", "bgpsec_keys", "routerKeys", "aspas", "provider_authorizations"];
+  if (!known.some((k) => k in doc) && isObject(doc.routes) && !("announce" in doc.routes)) {
+    return { dialect: "rtr-client", metadata: readOldRoutingTable(doc.routes, acc) };
+  }
   if (!known.some((k) => k in doc)) {
     throw new InputError(
       `Cannot read ${acc.name}: no roas, bgpsec_keys, aspas or provider_authorizations, expected a VRP table`,
@@ -278,6 +282,34 @@ function readJsonInto(
     readAspas(arrayField(pa, "ipv6", acc), "provider_authorizations.ipv6", acc);
   }
   return { dialect: detectDialect(doc, metadata, roas, aspas), metadata };
+}
+
+/**
+ * The old Python rpki-rtr-client's `data/routingtable.json` (formats.md §5): `{"routes": {"ipv4":
+ * {CIDR: {MAXLEN: [{ASN: CIDR}, …]}}, "ipv6": {…}}}`, written from its prefix tries; JSON turns
+ * the numeric maxlen and ASN keys into strings.
+ */
+function readOldRoutingTable(routes: Record<string, unknown>, acc: TableAccumulator) {
+  let i = 0;
+  for (const family of ["ipv4", "ipv6"]) {
+    const byPrefix = routes[family];
+    if (byPrefix === undefined || byPrefix === null) continue;
+    const kind = `routes.${family}`;
+    if (!isObject(byPrefix)) acc.fail(kind, 0, "expected an object of prefixes");
+    for (const [cidr, byMaxlen] of Object.entries(byPrefix)) {
+      if (!isObject(byMaxlen)) acc.fail(kind, i, `${cidr}: expected an object of maxlens`);
+      for (const [maxlen, list] of Object.entries(byMaxlen)) {
+        if (!Array.isArray(list)) acc.fail(kind, i, `${cidr}: expected a list under ${maxlen}`);
+        for (const entry of list) {
+          if (!isObject(entry)) acc.fail(kind, i, `${cidr}: expected {ASN: prefix} entries`);
+          for (const asn of Object.keys(entry)) {
+            acc.vrp(kind, i++, cidr, undefined, Number(maxlen), asn);
+          }
+        }
+      }
+    }
+  }
+  return {};
 }
 
 function readRoas(roas: unknown[], kind: string, acc: TableAccumulator): void {
