@@ -203,6 +203,18 @@ export class ClientSession {
     return { type: 2, version: v };
   }
 
+  /**
+   * A query the router was seen sending (replaying a capture): expect the answer to it. A Serial
+   * Query for a session other than the one held is treated as a Reset Query, since there is no
+   * table to apply its delta to.
+   */
+  sent(query: Pdu): void {
+    if (query.type !== 1 && query.type !== 2) return;
+    this.proposal = query.version;
+    if (query.type === 1 && this.haveData && this.sessionId === query.sessionId) this.query();
+    else this.resetQuery();
+  }
+
   /** A Reset Query; forgets the session (after Cache Reset, or to start over). */
   resetQuery(): Pdu {
     this.#outstanding = "reset";

@@ -119,14 +119,7 @@ export class TableReplayer implements CaptureHandler {
     const s = st.session;
     if (stream.direction === "router") {
       // What the router asked decides how the answer is applied.
-      if (pdu.type === 2) {
-        s.proposal = pdu.version;
-        s.resetQuery();
-      } else if (pdu.type === 1) {
-        s.proposal = pdu.version;
-        if (s.sessionId === pdu.sessionId && s.haveData) s.query();
-        else s.resetQuery();
-      }
+      s.sent(pdu);
       return;
     }
     if (pdu.type === 3 && !s.busy) {
