@@ -182,11 +182,8 @@ async function followLoop(opts: FollowOptions): Promise<void> {
             reason = `timed out after ${timeoutMs / 1000} s waiting for End of Data`;
             throw new TransportError(reason);
           }
-          if (await checkExpire()) {
-            queryStarted = clock.now();
-            await conn.send(session.query());
-            continue;
-          }
+          // Refresh: poll (after a flush, should Expire have passed meanwhile, a Reset Query).
+          await checkExpire();
           queryStarted = clock.now();
           await conn.send(session.query());
           continue;
