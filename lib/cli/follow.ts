@@ -105,18 +105,21 @@ async function run(args: string[]): Promise<number> {
         warn(
           `rtr: stored table from ${st.lastSuccess} has expired (expire ${st.expire} s): starting with a Reset Query`,
         );
+      } else if (st.version > (opts.version ?? 2)) {
+        warn(
+          `rtr: stored session is at version ${st.version}, above --protocol ${opts.version}: starting with a Reset Query`,
+        );
       } else {
         const table = await store.loadCurrentTable();
         if (table) {
           resume = {
-            version: Math.min(st.version, opts.version ?? 2),
+            version: st.version,
             sessionId: st.sessionId,
             serial: st.serial,
             table,
             timers: { refresh: st.refresh, retry: st.retry, expire: st.expire },
             lastSuccess,
           };
-          if (st.version > (opts.version ?? 2)) resume = undefined;
           if (verbose && resume) {
             warn(
               `rtr: resuming session ${st.sessionId} serial ${st.serial} (version ${st.version}) from ${dir}`,
