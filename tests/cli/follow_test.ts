@@ -1,37 +1,13 @@
 /** CLI contract of `rtr follow`: stderr lines of the old client, metrics, signals, bad flags. */
 import { assertEquals as eq, assertIncludes, assertOk } from "../helpers/assert.ts";
-import { startFakeCache } from "../helpers/fake_cache.ts";
+import { response, samplePrefixes, startFakeCache } from "../helpers/fake_cache.ts";
 import { spawnRtr } from "../helpers/child_lines.ts";
 import { runRtr } from "../helpers/peers.ts";
-import type { Pdu } from "../../lib/wire/mod.ts";
-
-const response = (serial: number): Pdu[] => [
-  { type: 3, version: 1, sessionId: 4660 },
-  {
-    type: 4,
-    version: 1,
-    flags: 1,
-    prefixLength: 24,
-    maxLength: 24,
-    addr: [0xc0000200],
-    asn: 64496,
-  },
-  {
-    type: 6,
-    version: 1,
-    flags: 1,
-    prefixLength: 32,
-    maxLength: 48,
-    addr: [0x20010db8, 0, 0, 0],
-    asn: 64497,
-  },
-  { type: 7, version: 1, sessionId: 4660, serial, refresh: 3600, retry: 600, expire: 7200 },
-];
 
 Deno.test("follow prints the old client's stderr lines, serves metrics and exits 0 on SIGINT", async () => {
   const cache = startFakeCache(async (c) => {
     await c.readPdu();
-    await c.write(response(6));
+    await c.write(response(1, 4660, 6, samplePrefixes(1)));
     await c.readPdu(15000).catch(() => null);
   });
   const dir = await Deno.makeTempDir();

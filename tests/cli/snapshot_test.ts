@@ -1,7 +1,7 @@
 /** CLI contract of `rtr snapshot` and the top level: stdout, stderr, exit codes, files. */
 import { assertEquals as eq, assertIncludes, assertOk } from "../helpers/assert.ts";
 import { freePort, runRtr } from "../helpers/peers.ts";
-import { startFakeCache } from "../helpers/fake_cache.ts";
+import { response, samplePrefixes, startFakeCache } from "../helpers/fake_cache.ts";
 import type { Pdu } from "../../lib/wire/mod.ts";
 
 async function exists(p: string): Promise<boolean> {
@@ -163,22 +163,10 @@ Deno.test("snapshot relays a cache's Error Report verbatim and exits 3", async (
 });
 
 Deno.test("snapshot --dump writes the bytes received, exactly", async () => {
-  const response: Pdu[] = [
-    { type: 3, version: 1, sessionId: 9 },
-    {
-      type: 4,
-      version: 1,
-      flags: 1,
-      prefixLength: 24,
-      maxLength: 24,
-      addr: [0xc0000200],
-      asn: 64496,
-    },
-    { type: 7, version: 1, sessionId: 9, serial: 3, refresh: 3600, retry: 600, expire: 7200 },
-  ];
+  const bytes = response(1, 9, 3, samplePrefixes(1).slice(0, 1));
   const cache = startFakeCache(async (c) => {
     await c.readPdu();
-    await c.write(response);
+    await c.write(bytes);
   });
   const dir = await Deno.makeTempDir();
   try {

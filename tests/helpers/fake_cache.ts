@@ -101,3 +101,32 @@ export function startFakeCache(script: (c: FakeConn, index: number) => Promise<v
     },
   };
 }
+
+/** IPv4 192.0.2.0/24-24 AS64496 and IPv6 2001:db8::/32-48 AS64497, as announcement PDUs. */
+export function samplePrefixes(version: number): Pdu[] {
+  return [
+    { type: 4, version, flags: 1, prefixLength: 24, maxLength: 24, addr: [0xc0000200], asn: 64496 },
+    {
+      type: 6,
+      version,
+      flags: 1,
+      prefixLength: 32,
+      maxLength: 48,
+      addr: [0x20010db8, 0, 0, 0],
+      asn: 64497,
+    },
+  ];
+}
+
+/** A whole response: Cache Response, `payload`, End of Data (12 bytes for v0, timers otherwise). */
+export function response(
+  version: number,
+  sessionId: number,
+  serial: number,
+  payload: Pdu[],
+): Pdu[] {
+  const eod: Pdu = version === 0
+    ? { type: 7, version, sessionId, serial }
+    : { type: 7, version, sessionId, serial, refresh: 3600, retry: 600, expire: 7200 };
+  return [{ type: 3, version, sessionId }, ...payload, eod];
+}

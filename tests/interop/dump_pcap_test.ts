@@ -1,36 +1,13 @@
 /** `snapshot --dump x.pcap` writes a capture that tshark decodes and `rtr replay` rebuilds. */
 import { assertEquals as eq } from "../helpers/assert.ts";
 import { requirePeers, runCommand, runRtr } from "../helpers/peers.ts";
-import { startFakeCache } from "../helpers/fake_cache.ts";
-import type { Pdu } from "../../lib/wire/mod.ts";
+import { response, samplePrefixes, startFakeCache } from "../helpers/fake_cache.ts";
 
 Deno.test("snapshot --dump x.pcap: tshark decodes every PDU and replay --table gives the same table", async () => {
   if (!requirePeers("tshark")) return;
-  const response: Pdu[] = [
-    { type: 3, version: 1, sessionId: 9 },
-    {
-      type: 4,
-      version: 1,
-      flags: 1,
-      prefixLength: 24,
-      maxLength: 24,
-      addr: [0xc0000200],
-      asn: 64496,
-    },
-    {
-      type: 6,
-      version: 1,
-      flags: 1,
-      prefixLength: 32,
-      maxLength: 48,
-      addr: [0x20010db8, 0, 0, 0],
-      asn: 64497,
-    },
-    { type: 7, version: 1, sessionId: 9, serial: 3, refresh: 3600, retry: 600, expire: 7200 },
-  ];
   const cache = startFakeCache(async (c) => {
     await c.readPdu();
-    await c.write(response);
+    await c.write(response(1, 9, 3, samplePrefixes(1)));
   });
   const dir = await Deno.makeTempDir();
   try {
