@@ -17,6 +17,7 @@ import {
   type Pdu,
   pduName,
   type PrefixPdu,
+  readPrefixWords,
   type RouterKeyPdu,
 } from "./wire/mod.ts";
 import {
@@ -31,10 +32,12 @@ import {
   type TableDiff,
   toBase64,
   toHex,
-  topMask,
   type VrpSet,
   VrpSetBuilder,
 } from "./model/mod.ts";
+
+/** Scratch for the prefix fast path's address words. */
+const PREFIX_WORDS = new Uint32Array(4);
 
 /** A PDU's bytes, or a function returning them on demand. */
 export type RawBytes = Uint8Array | (() => Uint8Array);
@@ -461,21 +464,18 @@ export class ClientSession {
     const v6 = bytes[off + 1] === 6;
     const prefixLength = bytes[off + 9], maxLength = bytes[off + 10];
     if (prefixLength > maxLength || maxLength > (v6 ? 128 : 32)) return false;
-    const b = announce ? st.vrpAnnounce : st.vrpWithdraw;
-    if (v6) {
-      const w0 = view.getUint32(off + 12), w1 = view.getUint32(off + 16);
-      const w2 = view.getUint32(off + 20), w3 = view.getUint32(off + 24);
-      const m0 = (w0 & topMask(prefixLength)) >>> 0, m1 = (w1 & topMask(prefixLength - 32)) >>> 0;
-      const m2 = (w2 & topMask(prefixLength - 64)) >>> 0,
-        m3 = (w3 & topMask(prefixLength - 96)) >>> 0;
-      if (m0 !== w0 || m1 !== w1 || m2 !== w2 || m3 !== w3) st.hostBits++;
-      b.addWords(true, m0, m1, m2, m3, prefixLength, maxLength, view.getUint32(off + 28));
-    } else {
-      const w = view.getUint32(off + 12);
-      const m = (w & topMask(prefixLength)) >>> 0;
-      if (m !== w) st.hostBits++;
-      b.addWords(false, m, 0, 0, 0, prefixLength, maxLength, view.getUint32(off + 16));
-    }
+    const w = PREFIX_WORDS;
+    if (readPrefixWords(view, off, v6, prefixLength, w)) st.hostBits++;
+    (announce ? st.vrpAnnounce : st.vrpWithdraw).addWords(
+      v6,
+      w[0],
+      v6 ? w[1] : 0,
+      v6 ? w[2] : 0,
+      v6 ? w[3] : 0,
+      prefixLength,
+      maxLength,
+      view.getUint32(off + (v6 ? 28 : 16)),
+    );
     if (announce) st.announced++;
     else st.withdrawn++;
     return true;

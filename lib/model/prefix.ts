@@ -3,6 +3,9 @@
  * RFC 5952) and host-bit masking. Everything that turns an address into text goes through here.
  */
 import { InputError } from "../errors.ts";
+import { topMask } from "../wire/decode.ts";
+
+export { topMask };
 
 /** A parsed prefix: family, address words (1 or 4, host bits masked) and length. */
 export interface ParsedPrefix {
@@ -11,11 +14,6 @@ export interface ParsedPrefix {
   length: number;
   /** True when the text had bits set beyond the prefix length. */
   hostBits: boolean;
-}
-
-/** Mask with the top `bits` bits of a 32-bit word set. */
-export function topMask(bits: number): number {
-  return bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;
 }
 
 /** Format an IPv4 address word as dotted quad. */

@@ -19,10 +19,36 @@ import type { Pdu, PrefixPdu } from "./pdu.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: false });
 
-/** Mask with the top `bits` bits of a 32-bit word set. */
-function topMask(bits: number): number {
+/** Mask with the top `bits` bits of a 32-bit word set (0 for bits ≤ 0, all for bits ≥ 32). */
+export function topMask(bits: number): number {
   return bits <= 0 ? 0 : bits >= 32 ? 0xffffffff : (0xffffffff << (32 - bits)) >>> 0;
 }
+
+/**
+ * Read the address of the IPv4 (`v6` false: one word) or IPv6 (four words) Prefix PDU at `off`
+ * into `out`, with the bits beyond `prefixLength` cleared. Returns true when any were set. The
+ * one place that masks host bits (protocol.md §1.3), for the decoder and the session's fast path.
+ */
+export function readPrefixWords(
+  view: DataView,
+  off: number,
+  v6: boolean,
+  prefixLength: number,
+  out: Uint32Array,
+): boolean {
+  const w0 = view.getUint32(off + 12);
+  out[0] = (w0 & topMask(prefixLength)) >>> 0;
+  if (!v6) return out[0] !== w0;
+  const w1 = view.getUint32(off + 16), w2 = view.getUint32(off + 20);
+  const w3 = view.getUint32(off + 24);
+  out[1] = (w1 & topMask(prefixLength - 32)) >>> 0;
+  out[2] = (w2 & topMask(prefixLength - 64)) >>> 0;
+  out[3] = (w3 & topMask(prefixLength - 96)) >>> 0;
+  return out[0] !== w0 || out[1] !== w1 || out[2] !== w2 || out[3] !== w3;
+}
+
+/** Scratch for the decoder's readPrefixWords calls. */
+const WORDS = new Uint32Array(4);
 
 /** Check the header fields that can be checked before buffering: length bounds. */
 export function checkLength(length: number, header: Uint8Array): void {
@@ -125,11 +151,11 @@ export function decodeAt(bytes: Uint8Array, view: DataView, off: number, len: nu
   switch (type) {
     case 4: {
       wantLength(bytes, off, len, type, 20, version);
-      return decodePrefix(bytes, view, off, len, 4, version);
+      return rejectPrefix(bytes, off, len, 4);
     }
     case 6: {
       wantLength(bytes, off, len, type, 32, version);
-      return decodePrefix(bytes, view, off, len, 6, version);
+      return rejectPrefix(bytes, off, len, 6);
     }
     case 0:
     case 1: {
@@ -215,18 +241,17 @@ function decodeIpv4(
   const prefixLength = bytes[off + 9];
   const maxLength = bytes[off + 10];
   if (maxLength > 32 || prefixLength > maxLength) return null;
-  const w = view.getUint32(off + 12);
-  const m = (w & topMask(prefixLength)) >>> 0;
+  const hostBits = readPrefixWords(view, off, false, prefixLength, WORDS);
   const pdu: PrefixPdu = {
     type: 4,
     version,
     flags: bytes[off + 8] & FLAG_ANNOUNCE,
     prefixLength,
     maxLength,
-    addr: [m],
+    addr: [WORDS[0]],
     asn: view.getUint32(off + 16),
   };
-  if (m !== w) pdu.hostBits = true;
+  if (hostBits) pdu.hostBits = true;
   return pdu;
 }
 
@@ -240,38 +265,26 @@ function decodeIpv6(
   const prefixLength = bytes[off + 9];
   const maxLength = bytes[off + 10];
   if (maxLength > 128 || prefixLength > maxLength) return null;
-  const w0 = view.getUint32(off + 12);
-  const w1 = view.getUint32(off + 16);
-  const w2 = view.getUint32(off + 20);
-  const w3 = view.getUint32(off + 24);
-  const m0 = (w0 & topMask(prefixLength)) >>> 0;
-  const m1 = (w1 & topMask(prefixLength - 32)) >>> 0;
-  const m2 = (w2 & topMask(prefixLength - 64)) >>> 0;
-  const m3 = (w3 & topMask(prefixLength - 96)) >>> 0;
+  const hostBits = readPrefixWords(view, off, true, prefixLength, WORDS);
   const pdu: PrefixPdu = {
     type: 6,
     version,
     flags: bytes[off + 8] & FLAG_ANNOUNCE,
     prefixLength,
     maxLength,
-    addr: [m0, m1, m2, m3],
+    addr: [WORDS[0], WORDS[1], WORDS[2], WORDS[3]],
     asn: view.getUint32(off + 28),
   };
-  if (m0 !== w0 || m1 !== w1 || m2 !== w2 || m3 !== w3) pdu.hostBits = true;
+  if (hostBits) pdu.hostBits = true;
   return pdu;
 }
 
-/** Decode a prefix PDU of any shape, reporting exactly what is wrong with it. */
-function decodePrefix(
-  bytes: Uint8Array,
-  view: DataView,
-  off: number,
-  len: number,
-  type: 4 | 6,
-  version: number,
-): PrefixPdu {
+/**
+ * Report what is wrong with a prefix PDU of the right length that decodeIpv4/decodeIpv6
+ * refused (a prefix or max length out of range): every well-formed one took the fast path.
+ */
+function rejectPrefix(bytes: Uint8Array, off: number, len: number, type: 4 | 6): never {
   const bitsMax = type === 4 ? 32 : 128;
-  const flags = bytes[off + 8] & FLAG_ANNOUNCE;
   const prefixLength = bytes[off + 9];
   const maxLength = bytes[off + 10];
   const name = type === 4 ? "IPv4 Prefix" : "IPv6 Prefix";
@@ -284,35 +297,13 @@ function decodePrefix(
       len,
     );
   }
-  if (maxLength < prefixLength || maxLength > bitsMax) {
-    fail(
-      ErrorCode.CorruptData,
-      `Cannot decode ${name} PDU: max length is ${maxLength}, expected ${prefixLength} to ${bitsMax}`,
-      bytes,
-      off,
-      len,
-    );
-  }
-  let hostBits = false;
-  let addr: number[];
-  if (type === 4) {
-    const w = view.getUint32(off + 12);
-    const m = (w & topMask(prefixLength)) >>> 0;
-    if (m !== w) hostBits = true;
-    addr = [m];
-  } else {
-    addr = [0, 0, 0, 0];
-    for (let i = 0; i < 4; i++) {
-      const w = view.getUint32(off + 12 + 4 * i);
-      const m = (w & topMask(prefixLength - 32 * i)) >>> 0;
-      if (m !== w) hostBits = true;
-      addr[i] = m;
-    }
-  }
-  const asn = view.getUint32(off + (type === 4 ? 16 : 28));
-  const pdu: PrefixPdu = { type, version, flags, prefixLength, maxLength, addr, asn };
-  if (hostBits) pdu.hostBits = true;
-  return pdu;
+  return fail(
+    ErrorCode.CorruptData,
+    `Cannot decode ${name} PDU: max length is ${maxLength}, expected ${prefixLength} to ${bitsMax}`,
+    bytes,
+    off,
+    len,
+  );
 }
 
 function decodeErrorReport(
