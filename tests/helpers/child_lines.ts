@@ -1,5 +1,5 @@
 /** Run `rtr` as a long-lived child and read its stdout line by line with bounded waits. */
-import { MAIN } from "./peers.ts";
+import { MAIN, stopChild } from "./peers.ts";
 
 /** A running `rtr` child. */
 export interface LineChild {
@@ -65,16 +65,8 @@ export function spawnRtr(args: string[], cwd?: string): LineChild {
       }
     },
     async stop(signal: Deno.Signal = "SIGTERM") {
-      try {
-        child.kill(signal);
-      } catch { /* gone */ }
-      const t = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* gone */ }
-      }, 5000);
+      await stopChild(child, signal);
       await status;
-      clearTimeout(t);
       return exited!;
     },
   };

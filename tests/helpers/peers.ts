@@ -164,16 +164,7 @@ export async function startStayRtrOn(
       child,
       log: () => out.join(""),
       stop: async () => {
-        try {
-          child.kill("SIGTERM");
-        } catch { /* gone */ }
-        const t = setTimeout(() => {
-          try {
-            child.kill("SIGKILL");
-          } catch { /* gone */ }
-        }, 3000);
-        await child.status;
-        clearTimeout(t);
+        await stopChild(child, "SIGTERM", 3000);
       },
     };
   }
@@ -250,4 +241,25 @@ export function stayRtrJson(
     aspas,
     provider_authorizations: { ipv4: aspas, ipv6: aspas },
   });
+}
+
+/** Send `signal` to a child, SIGKILL it after `graceMs`, and return its exit status. */
+export async function stopChild(
+  child: Deno.ChildProcess,
+  signal: Deno.Signal = "SIGTERM",
+  graceMs = 5000,
+): Promise<Deno.CommandStatus> {
+  try {
+    child.kill(signal);
+  } catch { /* already gone */ }
+  const t = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }, graceMs);
+  try {
+    return await child.status;
+  } finally {
+    clearTimeout(t);
+  }
 }

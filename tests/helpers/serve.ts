@@ -4,7 +4,7 @@
  * bytes and collects the decoded PDUs of one response. Every wait is bounded.
  */
 import { type Pdu, PduFramer } from "../../lib/wire/mod.ts";
-import { MAIN } from "./peers.ts";
+import { MAIN, stopChild } from "./peers.ts";
 
 /** A running `rtr serve`. */
 export interface ServeProcess {
@@ -92,17 +92,8 @@ export async function startServe(file: string, args: string[] = []): Promise<Ser
     log: () => text,
     waitLog,
     stop: async (signal: Deno.Signal = "SIGTERM") => {
-      try {
-        child.kill(signal);
-      } catch { /* gone */ }
-      const t = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* gone */ }
-      }, 5000);
-      const s = await status;
-      clearTimeout(t);
-      return s.code;
+      await stopChild(child, signal);
+      return (await status).code;
     },
   };
 }

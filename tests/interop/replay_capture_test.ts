@@ -5,7 +5,7 @@
  * records agree with tshark's decoding of the same file (issue 5 acceptance).
  */
 import { assertEquals as eq, assertOk } from "../helpers/assert.ts";
-import { requirePeers, runCommand, runRtr, startStayRtr } from "../helpers/peers.ts";
+import { requirePeers, runCommand, runRtr, startStayRtr, stopChild } from "../helpers/peers.ts";
 import { readCapture, RecordCollector } from "../../lib/capture/mod.ts";
 
 const TABLE = new URL("../../testdata/interop-table.json", import.meta.url).pathname;
@@ -64,16 +64,7 @@ async function startCapture(port: number, path: string) {
       while (Date.now() < until && !(await done())) {
         await new Promise((r) => setTimeout(r, 100));
       }
-      try {
-        child.kill("SIGTERM");
-      } catch { /* gone */ }
-      const t = setTimeout(() => {
-        try {
-          child.kill("SIGKILL");
-        } catch { /* gone */ }
-      }, 10000);
-      await child.status;
-      clearTimeout(t);
+      await stopChild(child, "SIGTERM", 10000);
     },
   };
 }
