@@ -14,7 +14,7 @@
  * routes, default 1000000), ROV_SHARED (directory holding gen_vrps.py).
  */
 import { readTableFile } from "../lib/formats/read.ts";
-import { parseRouteLine, RovIndex } from "../lib/rov.ts";
+import { parseRouteLine, RovIndex } from "../lib/rov/mod.ts";
 import { topMask } from "../lib/model/prefix.ts";
 import { type VrpSet, W } from "../lib/model/vrp_set.ts";
 

@@ -5,7 +5,12 @@
  * cache that hangs up before answering) and a bounded wait for End of Data.
  */
 import { DecodeError, RtrError, TransportError } from "./errors.ts";
-import { ClientSession, type ResumeState, type SessionEvent, type SyncResult } from "./session.ts";
+import {
+  ClientSession,
+  type ResumeState,
+  type SessionEvent,
+  type SyncResult,
+} from "./session/mod.ts";
 import { encodePdu, MAX_VERSION, type Pdu, PduFramer } from "./wire/mod.ts";
 import { connect, type ConnectOptions, errText, type WireTap } from "./transport.ts";
 

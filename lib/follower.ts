@@ -6,7 +6,7 @@
  * injected (`Clock`) so that tests never sleep for a protocol timer.
  */
 import { RtrError, TransportError } from "./errors.ts";
-import { ClientSession, DEFAULT_TIMERS, type ResumeState, type SyncResult } from "./session.ts";
+import { ClientSession, DEFAULT_TIMERS, type ResumeState, type SyncResult } from "./session/mod.ts";
 import { connect, type ConnectOptions, errText, type WireTap } from "./transport.ts";
 import { Connection } from "./client.ts";
 import { MAX_VERSION } from "./wire/mod.ts";

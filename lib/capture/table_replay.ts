@@ -9,7 +9,7 @@
  * records already held.
  */
 import { DecodeError } from "../errors.ts";
-import { ClientSession, type SyncResult, type Timers } from "../session.ts";
+import { ClientSession, type SyncResult, type Timers } from "../session/mod.ts";
 import { decodePdu, ErrorCode, MAX_VERSION, type Pdu } from "../wire/mod.ts";
 import type { PayloadTable } from "../model/mod.ts";
 import type { CaptureHandler, RtrConnection, RtrStream } from "./flows.ts";

@@ -5,7 +5,8 @@
  */
 import { PcapWriter } from "../capture/pcap_writer.ts";
 import { RtrError } from "../errors.ts";
-import { errText, RawDumpTap, type WireTap } from "../transport.ts";
+import { errText, type WireTap } from "../transport.ts";
+import { RawDumpTap } from "../capture/raw_dump.ts";
 
 /** Create the tap for `--dump FILE`; `append` keeps adding to FILE (follow). */
 export async function createDumpTap(path: string, append = false): Promise<WireTap> {

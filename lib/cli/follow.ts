@@ -10,7 +10,7 @@ import { syncLine, writeDiff } from "../formats/write.ts";
 import { diffCounts } from "../formats/ndjson.ts";
 import { tableCounts } from "../model/mod.ts";
 import { errorName } from "../wire/mod.ts";
-import type { ResumeState } from "../session.ts";
+import type { ResumeState } from "../session/mod.ts";
 import type { WireTap } from "../transport.ts";
 import { errText } from "../transport.ts";
 import { flag, parseCommandArgs, splitHostPort, str } from "./args.ts";

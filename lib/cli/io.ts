@@ -2,9 +2,9 @@
  * Output plumbing for commands: stdout as a TextSink and one-line diagnostics on stderr; the
  * sink and atomic files themselves live in lib/io.ts (re-exported here).
  */
-import { TextSink } from "../io.ts";
+import { TextSink } from "../io/mod.ts";
 
-export { AtomicFile, type ByteWriter, TextSink, writeFileAtomic } from "../io.ts";
+export { AtomicFile, type ByteWriter, TextSink, writeFileAtomic } from "../io/mod.ts";
 
 const enc = new TextEncoder();
 

@@ -4,7 +4,7 @@
  * sockets (TCP or TLS), per-connection backpressure, the file watch and SIGHUP reload, Serial
  * Notify rate limiting (8210bis §8.2), signals and the stderr log.
  */
-import { type CacheConnection, NotifyLimiter, type Response, RtrCache } from "../cache.ts";
+import { type CacheConnection, NotifyLimiter, type Response, RtrCache } from "../cache/mod.ts";
 import { describeError, UsageError } from "../errors.ts";
 import { readTableFile } from "../formats/read.ts";
 import { tableCounts } from "../model/mod.ts";

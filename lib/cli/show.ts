@@ -7,7 +7,7 @@
 import { UsageError } from "../errors.ts";
 import { formatPrefix, tryParsePrefix } from "../model/prefix.ts";
 import { W } from "../model/vrp_set.ts";
-import { RovIndex } from "../rov.ts";
+import { RovIndex } from "../rov/mod.ts";
 import { flag, parseCommandArgs } from "./args.ts";
 import type { Command } from "./command.ts";
 import { stdoutSink, warn } from "./io.ts";

@@ -8,7 +8,7 @@
 import { UsageError } from "../errors.ts";
 import { formatPrefix } from "../model/prefix.ts";
 import { W } from "../model/vrp_set.ts";
-import { type ParsedRoute, parseRouteLine, RovIndex, type RovResult } from "../rov.ts";
+import { type ParsedRoute, parseRouteLine, RovIndex, type RovResult } from "../rov/mod.ts";
 import { flag, parseCommandArgs, str } from "./args.ts";
 import type { Command } from "./command.ts";
 import { type ByteWriter, warn } from "./io.ts";

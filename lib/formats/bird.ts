@@ -6,7 +6,7 @@
  * table holds ASPA, so the file also works with older BIRD 2. BIRD has no static syntax for
  * BGPsec router keys: the header comment counts them.
  */
-import type { TextSink } from "../io.ts";
+import type { TextSink } from "../io/mod.ts";
 import type { PayloadTable } from "../model/mod.ts";
 import type { TableMeta } from "./meta.ts";
 import { headerComment } from "./header.ts";

@@ -5,7 +5,7 @@
  * tools expecting four columns still parse. No `Expires` column (not on the wire either). CSV
  * holds VRPs only: router keys and ASPA have no place in this layout and are left out.
  */
-import type { TextSink } from "../io.ts";
+import type { TextSink } from "../io/mod.ts";
 import type { PayloadTable } from "../model/mod.ts";
 import { writeVrpBytes } from "./text.ts";
 

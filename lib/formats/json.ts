@@ -4,7 +4,7 @@
  * ASPA by customer). No `ta` or `expires`: an RTR client never learns them. `metadata` keeps
  * `buildtime` and `generated`, without which StayRTR refuses the file (formats.md §2).
  */
-import type { TextSink } from "../io.ts";
+import type { TextSink } from "../io/mod.ts";
 import { type Aspa, type PayloadTable, tableCounts } from "../model/mod.ts";
 import type { TableMeta } from "./meta.ts";
 import { ascii, rfc3339, unixSeconds, writeVrpBytes } from "./text.ts";

@@ -5,7 +5,7 @@
  * announcements then one `sync` with `"reset":true`; `follow`, `diff` and `replay` use the
  * line builders and writeDiff.
  */
-import type { TextSink } from "../io.ts";
+import type { TextSink } from "../io/mod.ts";
 import {
   type Aspa,
   type PayloadTable,

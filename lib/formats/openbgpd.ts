@@ -5,7 +5,7 @@
  * the header comment counts them. An empty set is left out (a comment says so); a customer with
  * an empty provider list cannot be written as `provider-as { }` and becomes a comment.
  */
-import type { TextSink } from "../io.ts";
+import type { TextSink } from "../io/mod.ts";
 import type { PayloadTable } from "../model/mod.ts";
 import type { TableMeta } from "./meta.ts";
 import { headerComment } from "./header.ts";

@@ -3,7 +3,7 @@
  * packed VrpSet records into a reused buffer (no Vrp objects, no string per VRP), IPv6 text per
  * RFC 5952 §4–5 (same result as the model's formatIpv6), and times.
  */
-import type { TextSink } from "../io.ts";
+import type { TextSink } from "../io/mod.ts";
 import { formatIpv4, formatIpv6, ipv6Groups, isIpv4Mapped, type VrpSet, W } from "../model/mod.ts";
 
 const HEX = new Uint8Array([..."0123456789abcdef"].map((c) => c.charCodeAt(0)));

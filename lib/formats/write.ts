@@ -3,7 +3,7 @@
  * rpki-client JSON, NDJSON records, rpki-client CSV, OpenBGPD and BIRD 2 configuration. Every
  * writer streams to a TextSink in chunks and sorts deterministically (VrpSet order).
  */
-import type { TextSink } from "../io.ts";
+import type { TextSink } from "../io/mod.ts";
 import { UsageError } from "../errors.ts";
 import type { PayloadTable } from "../model/mod.ts";
 import { writeBird } from "./bird.ts";

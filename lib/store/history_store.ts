@@ -31,7 +31,7 @@
  * the later copy).
  */
 import { InputError } from "../errors.ts";
-import { AtomicFile, writeFileAtomic } from "../io.ts";
+import { AtomicFile, writeFileAtomic } from "../io/mod.ts";
 import type { PayloadTable, TableDiff } from "../model/mod.ts";
 import { serialCompare } from "../serial.ts";
 import { writeTable } from "../formats/write.ts";

@@ -34,7 +34,7 @@
  * read them from the first bytes of a file.
  */
 import { InputError } from "../errors.ts";
-import type { TextSink } from "../io.ts";
+import type { TextSink } from "../io/mod.ts";
 import { writeVrps } from "../formats/text.ts";
 import { TableAccumulator } from "../formats/accumulate.ts";
 import type { Aspa, RouterKey, TableDiff, VrpSet } from "../model/mod.ts";

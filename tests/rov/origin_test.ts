@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { parseRouteLine, type Route, RovIndex, type RovResult } from "../lib/rov.ts";
-import { parsePrefix, topMask } from "../lib/model/prefix.ts";
-import { VrpSet, W } from "../lib/model/vrp_set.ts";
-import type { Vrp } from "../lib/model/types.ts";
+import { parseRouteLine, type Route, RovIndex, type RovResult } from "../../lib/rov/mod.ts";
+import { parsePrefix, topMask } from "../../lib/model/prefix.ts";
+import { VrpSet, W } from "../../lib/model/vrp_set.ts";
+import type { Vrp } from "../../lib/model/types.ts";
 
 function route(prefix: string, asn: number): Route {
   const p = parsePrefix(prefix);

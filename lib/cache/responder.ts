@@ -7,8 +7,8 @@
  * from the packed VrpSet words, so a full table is never materialised as PDU objects nor as one
  * buffer. Every response follows the 8210bis §11.2 order, whatever the version.
  */
-import { DecodeError, InputError } from "./errors.ts";
-import { serialAdd, serialLt } from "./serial.ts";
+import { DecodeError, InputError } from "../errors.ts";
+import { serialAdd, serialLt } from "../serial.ts";
 import {
   encodedLength,
   encodeInto,
@@ -22,7 +22,7 @@ import {
   PduFramer,
   pduName,
   PduType,
-} from "./wire/mod.ts";
+} from "../wire/mod.ts";
 import {
   type Aspa,
   diffIsEmpty,
@@ -34,7 +34,7 @@ import {
   routerKeyId,
   VrpSet,
   W,
-} from "./model/mod.ts";
+} from "../model/mod.ts";
 
 /** Size of the chunks a response is cut into (one socket write each). */
 export const CHUNK_SIZE = 256 * 1024;

@@ -6,7 +6,7 @@ import {
   composeVrpChanges,
   NotifyLimiter,
   RtrCache,
-} from "../lib/cache.ts";
+} from "../../lib/cache/mod.ts";
 import {
   type Aspa,
   canonicalPrefix,
@@ -17,8 +17,8 @@ import {
   toBase64,
   type Vrp,
   VrpSet,
-} from "../lib/model/mod.ts";
-import { encodePdu, type Pdu, PduFramer } from "../lib/wire/mod.ts";
+} from "../../lib/model/mod.ts";
+import { encodePdu, type Pdu, PduFramer } from "../../lib/wire/mod.ts";
 
 const KEY_A: RouterKey = {
   asn: 64498,

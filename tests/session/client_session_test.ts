@@ -1,7 +1,7 @@
-import { assertEquals as eq } from "./helpers/assert.ts";
-import { ClientSession, type SessionEvent } from "../lib/session.ts";
-import type { Pdu } from "../lib/wire/mod.ts";
-import { VrpSet } from "../lib/model/mod.ts";
+import { assertEquals as eq } from "../helpers/assert.ts";
+import { ClientSession, type SessionEvent } from "../../lib/session/mod.ts";
+import type { Pdu } from "../../lib/wire/mod.ts";
+import { VrpSet } from "../../lib/model/mod.ts";
 
 const v4 = (flags: number, a: number, len: number, max: number, asn: number, version = 1): Pdu => ({
   type: 4,

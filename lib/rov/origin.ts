@@ -28,9 +28,9 @@
  * VRPs inside a prefix (`within`, for `show -l` and `validate --more-specifics`) form one
  * contiguous run of the sorted set, found by binary search.
  */
-import { parseIpv6, topMask } from "./model/prefix.ts";
-import { vrpAt, type VrpSet, W } from "./model/vrp_set.ts";
-import type { Vrp } from "./model/types.ts";
+import { parseIpv6, topMask } from "../model/prefix.ts";
+import { vrpAt, type VrpSet, W } from "../model/vrp_set.ts";
+import type { Vrp } from "../model/types.ts";
 
 /** Validation state (RFC 6811 §2). */
 export type RovState = "valid" | "invalid" | "not-found";

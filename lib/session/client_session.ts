@@ -5,7 +5,7 @@
  * failures are reported to the cache with an Error Report. It never touches a socket or a clock:
  * the driver (lib/client.ts) feeds it PDUs and carries out what it returns.
  */
-import { DecodeError, PeerError, type RtrError } from "./errors.ts";
+import { DecodeError, PeerError, type RtrError } from "../errors.ts";
 import {
   type AspaPdu,
   type EndOfDataPdu,
@@ -19,7 +19,7 @@ import {
   type PrefixPdu,
   readPrefixWords,
   type RouterKeyPdu,
-} from "./wire/mod.ts";
+} from "../wire/mod.ts";
 import {
   type Aspa,
   compareAspa,
@@ -34,7 +34,7 @@ import {
   toHex,
   type VrpSet,
   VrpSetBuilder,
-} from "./model/mod.ts";
+} from "../model/mod.ts";
 
 /** Scratch for the prefix fast path's address words. */
 const PREFIX_WORDS = new Uint32Array(4);

@@ -1,8 +1,8 @@
-import { assertEquals as eq } from "./helpers/assert.ts";
-import { ClientSession, type SessionEvent } from "../lib/session.ts";
-import { DecodeError } from "../lib/errors.ts";
-import { encodePdus, type Pdu, PduFramer } from "../lib/wire/mod.ts";
-import { Prng } from "./helpers/prng.ts";
+import { assertEquals as eq } from "../helpers/assert.ts";
+import { ClientSession, type SessionEvent } from "../../lib/session/mod.ts";
+import { DecodeError } from "../../lib/errors.ts";
+import { encodePdus, type Pdu, PduFramer } from "../../lib/wire/mod.ts";
+import { Prng } from "../helpers/prng.ts";
 
 /** Feed `bytes` to a fresh session, with or without the framer's prefix fast path. */
 function run(bytes: Uint8Array, fast: boolean, version: number): SessionEvent[] {

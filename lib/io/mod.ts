@@ -1,0 +1,2 @@
+/** Byte and text output: the text sink and the atomic file writer. */
+export * from "./text_sink.ts";
