@@ -1,9 +1,149 @@
 /**
- * Transports (RFC 8210 §9, protocol.md §5): plain TCP and TLS connections to a cache with a
- * bounded connect time, keep-alive, and taps that record what crosses the wire (the old
- * client's raw dump format: received bytes only, concatenated).
+ * Transports (RFC 8210 §9, 8210bis §9): the one byte-stream interface every driver (client,
+ * follower, server) consumes, its TCP and TLS implementations, an in-memory pair for tests, and
+ * the tap interface that records what crosses the wire.
  */
 import { TransportError } from "./errors.ts";
+
+/** One end of a connection: an address and a port. */
+export interface Endpoint {
+  hostname: string;
+  port: number;
+}
+
+/**
+ * A connected, ordered, reliable byte stream (TCP, TLS, an SSH channel, or an in-memory pair).
+ * `read` and `write` follow `Deno.Conn`: `read` resolves to the byte count or `null` at end of
+ * stream, `write` may write fewer bytes than given.
+ */
+export interface RtrConn {
+  readonly localAddr: Endpoint;
+  readonly remoteAddr: Endpoint;
+  read(buf: Uint8Array): Promise<number | null>;
+  write(bytes: Uint8Array): Promise<number>;
+  /** Half-close: no more writes from this side; reads go on. */
+  closeWrite(): Promise<void>;
+  close(): void;
+}
+
+/** Accepts connections until closed. */
+export interface RtrListener extends AsyncIterable<RtrConn> {
+  readonly addr: Endpoint;
+  close(): void;
+}
+
+/** Opens a connection to a cache. */
+export type Dialer = (o: ConnectOptions) => Promise<RtrConn>;
+
+/** A `Deno.Conn` (TCP or TLS) as an `RtrConn`. */
+export function fromDenoConn(conn: Deno.Conn): RtrConn {
+  return {
+    localAddr: endpointOf(conn.localAddr),
+    remoteAddr: endpointOf(conn.remoteAddr),
+    read: (buf) => conn.read(buf),
+    write: (bytes) => conn.write(bytes),
+    closeWrite: () => conn.closeWrite(),
+    close: () => conn.close(),
+  };
+}
+
+function endpointOf(a: Deno.Addr): Endpoint {
+  return a.transport === "tcp" || a.transport === "udp"
+    ? { hostname: a.hostname, port: a.port }
+    : { hostname: "path" in a ? a.path : "", port: 0 };
+}
+
+/** A `Deno.Listener` (TCP or TLS) as an `RtrListener`. */
+export function fromDenoListener(l: Deno.Listener): RtrListener {
+  return {
+    addr: endpointOf(l.addr),
+    close: () => l.close(),
+    async *[Symbol.asyncIterator]() {
+      while (true) {
+        let conn: Deno.Conn;
+        try {
+          conn = await l.accept();
+        } catch (e) {
+          if (e instanceof Deno.errors.BadResource || e instanceof Deno.errors.Interrupted) return;
+          throw e;
+        }
+        try {
+          (conn as Deno.TcpConn).setNoDelay?.(true);
+          (conn as Deno.TcpConn).setKeepAlive?.(true);
+        } catch { /* not a TCP socket */ }
+        yield fromDenoConn(conn);
+      }
+    },
+  };
+}
+
+/**
+ * Two connected in-memory ends, for tests: what one writes the other reads, in order, with the
+ * chunk boundaries the writer chose. `close` on either end ends both directions; `closeWrite`
+ * ends one. Nothing touches the network or a timer.
+ */
+export function memoryPair(
+  a: Endpoint = { hostname: "127.0.0.1", port: 40000 },
+  b: Endpoint = { hostname: "127.0.0.1", port: 8282 },
+): [RtrConn, RtrConn] {
+  const ab = new ByteQueue();
+  const ba = new ByteQueue();
+  const end = (local: Endpoint, remote: Endpoint, inq: ByteQueue, outq: ByteQueue): RtrConn => ({
+    localAddr: local,
+    remoteAddr: remote,
+    read: (buf) => inq.read(buf),
+    write: (bytes) => {
+      if (outq.ended) return Promise.reject(new Deno.errors.BrokenPipe("connection closed"));
+      outq.push(bytes.slice());
+      return Promise.resolve(bytes.length);
+    },
+    closeWrite: () => {
+      outq.end();
+      return Promise.resolve();
+    },
+    close: () => {
+      inq.end();
+      outq.end();
+    },
+  });
+  return [end(a, b, ba, ab), end(b, a, ab, ba)];
+}
+
+/** One direction of a memory pair: chunks waiting to be read. */
+class ByteQueue {
+  #chunks: Uint8Array[] = [];
+  #waiter?: () => void;
+  ended = false;
+
+  push(c: Uint8Array): void {
+    if (c.length > 0) this.#chunks.push(c);
+    this.#wake();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.#wake();
+  }
+
+  #wake(): void {
+    const w = this.#waiter;
+    this.#waiter = undefined;
+    w?.();
+  }
+
+  async read(buf: Uint8Array): Promise<number | null> {
+    while (this.#chunks.length === 0) {
+      if (this.ended) return null;
+      await new Promise<void>((r) => this.#waiter = r);
+    }
+    const c = this.#chunks[0];
+    const n = Math.min(c.length, buf.length);
+    buf.set(c.subarray(0, n));
+    if (n === c.length) this.#chunks.shift();
+    else this.#chunks[0] = c.subarray(n);
+    return n;
+  }
+}
 
 /** Where and how to connect. */
 export interface ConnectOptions {
