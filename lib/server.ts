@@ -286,13 +286,15 @@ class RouterConnection {
             this.log(`stalled: not reading for ${stallMs / 1000} s, closing`);
             this.close();
           });
+          let n: number;
           try {
-            off += await this.conn.write(c.subarray(off));
+            n = await this.conn.write(c.subarray(off));
           } finally {
             clock.clearTimer(timer);
           }
+          off += n;
+          this.sent += n;
         }
-        this.sent += c.length;
       }
     } catch (e) {
       if (!this.#closed) this.log(`write failed: ${describeError(e)}`);
