@@ -6,6 +6,7 @@
  * `connection()` gives the per-router responder.
  */
 import { MAX_VERSION } from "../wire/mod.ts";
+import { DEFAULT_TIMERS } from "../session/client_session.ts";
 import { type PayloadTable, routerKeyId, VrpSet } from "../model/mod.ts";
 import { CacheConnection } from "./responder.ts";
 import { type AspaLayout, CHUNK_SIZE, type Response, ResponseEncoder } from "./response_encoder.ts";
@@ -66,9 +67,9 @@ export class RtrCache {
   constructor(options: CacheOptions) {
     this.sessionId = options.sessionId & 0xffff;
     this.maxVersion = Math.min(options.maxVersion ?? MAX_VERSION, MAX_VERSION);
-    this.refresh = options.refresh ?? 3600;
-    this.retry = options.retry ?? 600;
-    this.expire = options.expire ?? 7200;
+    this.refresh = options.refresh ?? DEFAULT_TIMERS.refresh;
+    this.retry = options.retry ?? DEFAULT_TIMERS.retry;
+    this.expire = options.expire ?? DEFAULT_TIMERS.expire;
     this.aspaLayout = options.aspaLayout ?? "current";
     this.chunkSize = Math.max(options.chunkSize ?? CHUNK_SIZE, 64);
     this.reuseChunks = options.reuseChunks ?? false;

@@ -8,6 +8,7 @@ import { RtrCache } from "../cache/mod.ts";
 import { describeError, UsageError } from "../errors.ts";
 import { readTableFile } from "../formats/read.ts";
 import { tableCounts } from "../model/mod.ts";
+import { DEFAULT_TIMERS, TIMER_LIMITS } from "../session/client_session.ts";
 import { formatEndpoint, RtrServer } from "../server.ts";
 import { fromDenoListener, type RtrListener } from "../transport.ts";
 import { flag, int, parseCommandArgs, seconds, splitHostPort, str } from "./args.ts";
@@ -223,9 +224,9 @@ async function run(args: string[]): Promise<number> {
   const file = p.positionals[0];
   const at = parseListen(str(p, "listen") ?? "127.0.0.1:8282");
   const maxVersion = int(p, "protocol", 2, 0, 2);
-  const refresh = int(p, "refresh", 3600, 1, 86400);
-  const retry = int(p, "retry", 600, 1, 7200);
-  const expire = int(p, "expire", 7200, 600, 172800);
+  const timer = (k: "refresh" | "retry" | "expire") =>
+    int(p, k, DEFAULT_TIMERS[k], TIMER_LIMITS[k][0], TIMER_LIMITS[k][1]);
+  const refresh = timer("refresh"), retry = timer("retry"), expire = timer("expire");
   if (expire <= refresh || expire <= retry) {
     throw new UsageError(
       `--expire must be above --refresh and --retry, got expire ${expire}, refresh ${refresh}, retry ${retry}`,
