@@ -6,7 +6,9 @@
  * and at peak during the syncs (Linux /proc; the peak is reset after loading via clear_refs).
  *
  * Usage: deno run --allow-all bench/serve_e2e.ts [--count 800000] [--runs 5] [--stayrtr-runs 3]
- *        [--version 1] [--no-stayrtr]
+ *        [--version 1] [--no-stayrtr] [--alt DIR]
+ * `--alt DIR` also measures `rtr serve` of another tree (DIR/main.ts, e.g. main before a change),
+ * both servers up at once and their syncs interleaved, so that both see the same machine load.
  * Files go to bench/out/ (git-ignored).
  */
 import { parseArgs } from "node:util";
@@ -120,6 +122,38 @@ async function syncs(rawrtr: string, port: number, version: number, runs: number
   return { times, bytes };
 }
 
+/** Start measuring a loaded server: memory now, then one sync per `sync()`, then `finish`. */
+function startMeasure(srv: Server) {
+  const loadRss = procKb(srv.pid, "VmRSS"), loadPeak = procKb(srv.pid, "VmHWM");
+  const reset = resetPeak(srv.pid);
+  const times: number[] = [];
+  let bytes = 0;
+  return {
+    async sync(rawrtr: string, version: number) {
+      const r = await syncs(rawrtr, srv.port, version, 1);
+      times.push(...r.times);
+      bytes = r.bytes;
+    },
+    finish(name: string) {
+      const syncPeak = procKb(srv.pid, "VmHWM");
+      const t = median(times);
+      return {
+        name,
+        runs: times.length,
+        medianS: t,
+        minS: Math.min(...times),
+        maxS: Math.max(...times),
+        bytes,
+        mbPerS: bytes / t / 1e6,
+        rssAfterLoadMB: loadRss / 1024,
+        peakDuringLoadMB: loadPeak / 1024,
+        peakDuringSyncsMB: reset ? syncPeak / 1024 : NaN,
+        rssAfterSyncsMB: procKb(srv.pid, "VmRSS") / 1024,
+      };
+    },
+  };
+}
+
 async function measure(
   name: string,
   srv: Server,
@@ -127,24 +161,9 @@ async function measure(
   version: number,
   runs: number,
 ) {
-  const loadRss = procKb(srv.pid, "VmRSS"), loadPeak = procKb(srv.pid, "VmHWM");
-  const reset = resetPeak(srv.pid);
-  const { times, bytes } = await syncs(rawrtr, srv.port, version, runs);
-  const syncPeak = procKb(srv.pid, "VmHWM");
-  const t = median(times);
-  return {
-    name,
-    runs,
-    medianS: t,
-    minS: Math.min(...times),
-    maxS: Math.max(...times),
-    bytes,
-    mbPerS: bytes / t / 1e6,
-    rssAfterLoadMB: loadRss / 1024,
-    peakDuringLoadMB: loadPeak / 1024,
-    peakDuringSyncsMB: reset ? syncPeak / 1024 : NaN,
-    rssAfterSyncsMB: procKb(srv.pid, "VmRSS") / 1024,
-  };
+  const m = startMeasure(srv);
+  for (let i = 0; i < runs; i++) await m.sync(rawrtr, version);
+  return m.finish(name);
 }
 
 async function main() {
@@ -156,6 +175,7 @@ async function main() {
       "stayrtr-runs": { type: "string", default: "3" },
       version: { type: "string", default: "1" },
       "no-stayrtr": { type: "boolean", default: false },
+      alt: { type: "string" },
     },
   });
   const count = Number(values.count), version = Number(values.version);
@@ -189,22 +209,29 @@ async function main() {
     await Deno.writeTextFile(csv, "ASN,IP Prefix,Max Length,Trust Anchor\n" + rows.join(""));
   }
 
-  for (const [name, input] of [["rtr serve (JSON file)", file], ["rtr serve (CSV file)", csv]]) {
-    const t0 = performance.now();
-    const ours = await spawnServer(
-      Deno.execPath(),
-      ["run", "--allow-all", `${ROOT}main.ts`, "serve", input, "--listen", "127.0.0.1:0"],
-      /listening on 127\.0\.0\.1:(\d+)/,
-      () => 0,
-    );
-    const loadS = (performance.now() - t0) / 1000;
+  const trees: [string, string][] = [["rtr serve", ROOT]];
+  if (values.alt) trees.push(["alt rtr serve", `${values.alt.replace(/\/$/, "")}/`]);
+  for (const [kind, input] of [["JSON file", file], ["CSV file", csv]]) {
+    const servers = [];
     try {
-      results.push({
-        ...(await measure(name, ours, rawrtr, version, Number(values.runs))),
-        loadS,
-      });
+      for (const [who, root] of trees) {
+        const t0 = performance.now();
+        const srv = await spawnServer(
+          Deno.execPath(),
+          ["run", "--allow-all", `${root}main.ts`, "serve", input, "--listen", "127.0.0.1:0"],
+          /listening on 127\.0\.0\.1:(\d+)/,
+          () => 0,
+        );
+        servers.push({ name: `${who} (${kind})`, srv, loadS: (performance.now() - t0) / 1000 });
+      }
+      // One sync at a time, round robin over the servers: each sees the same machine load.
+      const started = servers.map((x) => startMeasure(x.srv));
+      for (let i = 0; i < Number(values.runs); i++) {
+        for (const m of started) await m.sync(rawrtr, version);
+      }
+      servers.forEach((x, i) => results.push({ ...started[i].finish(x.name), loadS: x.loadS }));
     } finally {
-      await ours.stop();
+      for (const x of servers) await x.srv.stop();
     }
   }
 

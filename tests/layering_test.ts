@@ -1,7 +1,7 @@
 /**
  * Keeps design.md's dependency direction true: a module never imports from a higher layer.
  * Layers, bottom up: errors, serial, io → wire → model → session, cache → client, transport,
- * follower → store, capture, formats, rov → cli → main.ts.
+ * follower, server → store, capture, formats, rov → cli → main.ts.
  */
 import { assertEquals as eq } from "./helpers/assert.ts";
 
@@ -21,6 +21,7 @@ function layer(rel: string): number {
     client: 4,
     transport: 4,
     follower: 4,
+    server: 4,
     store: 5,
     capture: 5,
     formats: 5,

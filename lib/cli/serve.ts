@@ -1,13 +1,16 @@
 /**
  * `rtr serve`: a small RTR cache (RFC 6810 / 8210 / 8210bis) serving a table file to any number
- * of routers. The protocol lives in the sans-I/O responder (lib/cache.ts); this file owns the
- * sockets (TCP or TLS), per-connection backpressure, the file watch and SIGHUP reload, Serial
- * Notify rate limiting (8210bis §8.2), signals and the stderr log.
+ * of routers. A thin layer: it parses the flags, reads and watches the table file (re-read on
+ * SIGHUP) as the server's payload source, opens the TCP or TLS listener, logs to stderr and
+ * handles signals. The protocol lives in lib/cache/ and the connections in lib/server.ts.
  */
-import { type CacheConnection, NotifyLimiter, type Response, RtrCache } from "../cache/mod.ts";
+import { RtrCache } from "../cache/mod.ts";
 import { describeError, UsageError } from "../errors.ts";
 import { readTableFile } from "../formats/read.ts";
 import { tableCounts } from "../model/mod.ts";
+import { DEFAULT_TIMERS, TIMER_LIMITS } from "../session/client_session.ts";
+import { formatEndpoint, RtrServer } from "../server.ts";
+import { fromDenoListener, type RtrListener } from "../transport.ts";
 import { flag, int, parseCommandArgs, seconds, splitHostPort, str } from "./args.ts";
 import type { Command } from "./command.ts";
 import { warn } from "./io.ts";
@@ -67,145 +70,147 @@ function parseListen(s: string): { host: string; port: number } {
   return splitHostPort(s, 8282);
 }
 
-function fmtAddr(a: Deno.Addr): string {
-  if (a.transport === "tcp" || a.transport === "udp") {
-    return a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
-  }
-  return String((a as { path?: string }).path ?? a.transport);
-}
-
-function fmtBytes(n: number): string {
-  if (n < 10_000) return `${n} bytes`;
-  if (n < 10_000_000) return `${(n / 1e3).toFixed(1)} kB`;
-  return `${(n / 1e6).toFixed(1)} MB`;
-}
-
-/** One router connection: reads queries, writes responses in order, never blocks the others. */
-class RouterConn {
-  readonly conn: Deno.Conn;
-  readonly peer: string;
-  readonly responder: CacheConnection;
+/** The table file as the server's payload source: loads one at a time, watched, logged. */
+class TableFile {
+  readonly #file: string;
+  readonly #server: RtrServer;
   readonly #log: (line: string) => void;
-  readonly #stallMs: number;
-  /** Writes are chained so that a Notify never lands inside a response. */
-  #chain: Promise<void> = Promise.resolve();
-  #closed = false;
-  sent = 0;
-  readonly started = Date.now();
+  #loading: Promise<void> | null = null;
+  #again = false;
+  #watcher: Deno.FsWatcher | undefined;
+  #debounce: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(
-    conn: Deno.Conn,
-    responder: CacheConnection,
-    log: (line: string) => void,
-    stallMs: number,
-  ) {
-    this.conn = conn;
-    this.peer = fmtAddr(conn.remoteAddr);
-    this.responder = responder;
+  constructor(file: string, server: RtrServer, log: (line: string) => void) {
+    this.#file = file;
+    this.#server = server;
     this.#log = log;
-    this.#stallMs = stallMs;
   }
 
-  log(line: string): void {
-    this.#log(`${this.peer} ${line}`);
+  /** Read the file and publish it; a request during a load runs once more afterwards. */
+  reload(why: string): Promise<void> {
+    if (this.#loading) {
+      this.#again = true;
+      return this.#loading;
+    }
+    this.#loading = (async () => {
+      do {
+        this.#again = false;
+        await this.#loadOnce(why);
+      } while (this.#again);
+      this.#loading = null;
+    })();
+    return this.#loading;
   }
 
-  /** Queue bytes (a response or a Notify) behind what is already queued. */
-  enqueue(r: Response | Uint8Array): Promise<void> {
-    this.#chain = this.#chain.then(() => this.#write(r));
-    return this.#chain;
-  }
-
-  async #write(r: Response | Uint8Array): Promise<void> {
-    if (this.#closed) return;
-    const chunks = r instanceof Uint8Array ? [r] : r.chunks;
+  async #loadOnce(why: string): Promise<void> {
+    const file = this.#file, cache = this.#server.cache, log = this.#log;
+    let loaded;
     try {
-      for (const c of chunks) {
-        let off = 0;
-        while (off < c.length) {
-          if (this.#closed) return;
-          // A router that stops reading for 3 × Retry Interval is dropped (8210bis §10).
-          const timer = setTimeout(() => {
-            this.log(`stalled: not reading for ${this.#stallMs / 1000} s, closing`);
-            this.close();
-          }, this.#stallMs);
-          try {
-            off += await this.conn.write(c.subarray(off));
-          } finally {
-            clearTimeout(timer);
-          }
-        }
-        this.sent += c.length;
-      }
+      loaded = await readTableFile(file);
     } catch (e) {
-      if (!this.#closed) this.log(`write failed: ${describeError(e)}`);
-      this.close();
-    }
-  }
-
-  /** Read and answer until the router leaves or must be dropped. */
-  async serve(): Promise<void> {
-    const buf = new Uint8Array(64 * 1024);
-    while (!this.#closed) {
-      let n: number | null;
-      try {
-        n = await this.conn.read(buf);
-      } catch (e) {
-        if (!this.#closed) this.log(`read failed: ${describeError(e)}`);
-        break;
-      }
-      if (n === null) {
-        if (this.responder.partial) this.log("left in the middle of a PDU");
-        break;
-      }
-      const out = this.responder.receive(buf.subarray(0, n));
-      for (const ev of out.events) this.log(ev);
-      for (const r of out.send) this.enqueue(r);
-      // Backpressure: read the next query only once the answers are written.
-      await this.#chain;
-      if (out.close) {
-        await this.#linger(buf);
-        break;
-      }
-    }
-    this.close();
-  }
-
-  /**
-   * Before closing after an Error Report: shut our side and discard what the router still sends
-   * (bounded), so that unread input does not turn the close into a reset that loses the report.
-   */
-  async #linger(buf: Uint8Array): Promise<void> {
-    if (this.#closed) return;
-    try {
-      await this.conn.closeWrite();
-    } catch {
+      const keep = cache.hasData
+        ? `still serving serial ${cache.serial}`
+        : `serving "No Data Available" until it loads`;
+      log(`refused ${file} (${why}): ${describeError(e)}; ${keep}`);
       return;
     }
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timeout = new Promise<null>((r) => timer = setTimeout(() => r(null), 1000));
+    const c = tableCounts(loaded.table);
+    let r;
     try {
-      while (true) {
-        const n = await Promise.race([this.conn.read(buf), timeout]);
-        if (n === null) break;
-      }
-    } catch {
-      /* reset or closed: done */
-    } finally {
-      clearTimeout(timer);
+      r = this.#server.publish(loaded.table);
+    } catch (e) {
+      const keep = cache.hasData ? `still serving serial ${cache.serial}` : "no data yet";
+      log(`refused ${file} (${why}): ${describeError(e)}; ${keep}`);
+      return;
+    }
+    if (loaded.warnings.length > 0) {
+      log(
+        `${file}: ${loaded.warnings.length} repair(s) while reading, first: ${loaded.warnings[0]}`,
+      );
+    }
+    const what =
+      `${c.vrps} VRPs (${c.vrpsIpv4} IPv4, ${c.vrpsIpv6} IPv6), ${c.routerKeys} router keys, ${c.aspas} ASPA`;
+    if (r.previous === undefined) {
+      log(
+        `loaded ${file} (${loaded.dialect}, ${why}): ${what}; session ${cache.sessionId} serial ${r.serial}`,
+      );
+    } else if (!r.changed) {
+      log(`reloaded ${file} (${why}): unchanged, serial stays ${r.serial}`);
+    } else {
+      log(
+        `reloaded ${file} (${why}): ${what}; serial ${r.previous} → ${r.serial} (${r.announced} announced, ${r.withdrawn} withdrawn)`,
+      );
     }
   }
 
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
+  /** Watch the file's directory: editors and atomic writers replace the file by renaming. */
+  async watch(): Promise<void> {
+    const file = this.#file;
+    if (file === "-") return;
     try {
-      this.conn.close();
-    } catch { /* already closed */ }
+      const slash = file.lastIndexOf("/");
+      const dir = slash >= 0 ? file.slice(0, slash) || "/" : ".";
+      const base = file.slice(slash + 1);
+      const realDir = await Deno.realPath(dir);
+      const target = `${realDir === "/" ? "" : realDir}/${base}`;
+      const watcher = this.#watcher = Deno.watchFs(realDir, { recursive: false });
+      (async () => {
+        try {
+          for await (const ev of watcher) {
+            if (ev.kind === "access") continue;
+            if (!ev.paths.some((q) => q === target)) continue;
+            clearTimeout(this.#debounce);
+            this.#debounce = setTimeout(() => this.reload("file changed"), 150);
+          }
+        } catch { /* watcher closed */ }
+      })();
+    } catch (e) {
+      this.#log(`cannot watch ${file}: ${describeError(e)}; reload with SIGHUP`);
+    }
   }
 
-  get closed(): boolean {
-    return this.#closed;
+  /** Stop watching. */
+  close(): void {
+    clearTimeout(this.#debounce);
+    try {
+      this.#watcher?.close();
+    } catch { /* closed */ }
+  }
+
+  /** Wait for a load under way. */
+  async idle(): Promise<void> {
+    if (this.#loading) await this.#loading;
+  }
+}
+
+/** Open the TCP or TLS listener; null (after a log line) when it cannot be opened. */
+async function listen(
+  at: { host: string; port: number },
+  tls: { certFile: string; keyFile: string } | null,
+  log: (line: string) => void,
+): Promise<RtrListener | null> {
+  let cert = "", key = "";
+  if (tls) {
+    for (const [flagName, path] of [["--cert", tls.certFile], ["--key", tls.keyFile]]) {
+      try {
+        const text = await Deno.readTextFile(path);
+        if (flagName === "--cert") cert = text;
+        else key = text;
+      } catch (e) {
+        log(`cannot read ${flagName} ${path}: ${describeError(e)}`);
+        return null;
+      }
+    }
+  }
+  try {
+    return fromDenoListener(
+      tls
+        ? Deno.listenTls({ hostname: at.host, port: at.port, cert, key })
+        : Deno.listen({ hostname: at.host, port: at.port, transport: "tcp" }),
+    );
+  } catch (e) {
+    log(`cannot listen on ${at.host}:${at.port}: ${describeError(e)}`);
+    return null;
   }
 }
 
@@ -217,11 +222,11 @@ async function run(args: string[]): Promise<number> {
     );
   }
   const file = p.positionals[0];
-  const listen = parseListen(str(p, "listen") ?? "127.0.0.1:8282");
+  const at = parseListen(str(p, "listen") ?? "127.0.0.1:8282");
   const maxVersion = int(p, "protocol", 2, 0, 2);
-  const refresh = int(p, "refresh", 3600, 1, 86400);
-  const retry = int(p, "retry", 600, 1, 7200);
-  const expire = int(p, "expire", 7200, 600, 172800);
+  const timer = (k: "refresh" | "retry" | "expire") =>
+    int(p, k, DEFAULT_TIMERS[k], TIMER_LIMITS[k][0], TIMER_LIMITS[k][1]);
+  const refresh = timer("refresh"), retry = timer("retry"), expire = timer("expire");
   if (expire <= refresh || expire <= retry) {
     throw new UsageError(
       `--expire must be above --refresh and --retry, got expire ${expire}, refresh ${refresh}, retry ${retry}`,
@@ -250,226 +255,40 @@ async function run(args: string[]): Promise<number> {
     // Each chunk is written (awaited) before the next is made: one buffer per connection.
     reuseChunks: true,
   });
-
-  // Load, reload: one at a time; a request during a load runs once more afterwards.
-  let loading: Promise<void> | null = null;
-  let again = false;
-  const limiter = new NotifyLimiter(notifyInterval * 1000);
-  let notifyTimer: ReturnType<typeof setTimeout> | undefined;
-  const conns = new Set<RouterConn>();
-
-  const notifyAll = () => {
-    notifyTimer = undefined;
-    limiter.sent(Date.now());
-    let n = 0;
-    for (const c of conns) {
-      const bytes = c.responder.notify();
-      if (bytes) {
-        c.enqueue(bytes);
-        n++;
-      }
-    }
-    if (n > 0) log(`sent Serial Notify for serial ${cache.serial} to ${n} router(s)`);
-  };
-  const scheduleNotify = () => {
-    if (notifyTimer !== undefined) return;
-    const wait = limiter.request(Date.now());
-    if (wait === 0) notifyAll();
-    else notifyTimer = setTimeout(notifyAll, wait);
-  };
-
-  const loadOnce = async (why: string) => {
-    let loaded;
-    try {
-      loaded = await readTableFile(file);
-    } catch (e) {
-      const keep = cache.hasData
-        ? `still serving serial ${cache.serial}`
-        : `serving "No Data Available" until it loads`;
-      log(`refused ${file} (${why}): ${describeError(e)}; ${keep}`);
-      return;
-    }
-    const c = tableCounts(loaded.table);
-    let r;
-    try {
-      r = cache.update(loaded.table);
-    } catch (e) {
-      const keep = cache.hasData ? `still serving serial ${cache.serial}` : "no data yet";
-      log(`refused ${file} (${why}): ${describeError(e)}; ${keep}`);
-      return;
-    }
-    if (loaded.warnings.length > 0) {
-      log(
-        `${file}: ${loaded.warnings.length} repair(s) while reading, first: ${loaded.warnings[0]}`,
-      );
-    }
-    const what =
-      `${c.vrps} VRPs (${c.vrpsIpv4} IPv4, ${c.vrpsIpv6} IPv6), ${c.routerKeys} router keys, ${c.aspas} ASPA`;
-    if (r.previous === undefined) {
-      log(
-        `loaded ${file} (${loaded.dialect}, ${why}): ${what}; session ${sessionId} serial ${r.serial}`,
-      );
-    } else if (!r.changed) {
-      log(`reloaded ${file} (${why}): unchanged, serial stays ${r.serial}`);
-      return;
-    } else {
-      log(
-        `reloaded ${file} (${why}): ${what}; serial ${r.previous} → ${r.serial} (${r.announced} announced, ${r.withdrawn} withdrawn)`,
-      );
-    }
-    scheduleNotify();
-  };
-  const reload = (why: string): Promise<void> => {
-    if (loading) {
-      again = true;
-      return loading;
-    }
-    loading = (async () => {
-      do {
-        again = false;
-        await loadOnce(why);
-      } while (again);
-      loading = null;
-    })();
-    return loading;
-  };
-
-  let listener: Deno.Listener;
-  let cert = "", key = "";
-  if (tls) {
-    for (const [flagName, path] of [["--cert", certFile!], ["--key", keyFile!]]) {
-      try {
-        const text = await Deno.readTextFile(path);
-        if (flagName === "--cert") cert = text;
-        else key = text;
-      } catch (e) {
-        log(`cannot read ${flagName} ${path}: ${describeError(e)}`);
-        return 1;
-      }
-    }
-  }
-  try {
-    if (tls) {
-      listener = Deno.listenTls({ hostname: listen.host, port: listen.port, cert, key });
-    } else {
-      listener = Deno.listen({ hostname: listen.host, port: listen.port, transport: "tcp" });
-    }
-  } catch (e) {
-    log(`cannot listen on ${listen.host}:${listen.port}: ${describeError(e)}`);
-    return 1;
-  }
-  await reload("start");
+  const server = new RtrServer(cache, {
+    maxConnections,
+    notifyIntervalMs: notifyInterval * 1000,
+    log,
+  });
+  const listener = await listen(at, tls ? { certFile: certFile!, keyFile: keyFile! } : null, log);
+  if (!listener) return 1;
+  const source = new TableFile(file, server, log);
+  await source.reload("start");
   log(
-    `listening on ${fmtAddr(listener.addr)}${
+    `listening on ${formatEndpoint(listener.addr)}${
       tls ? " (TLS)" : ""
     }, versions 0-${maxVersion}, session ${sessionId}`,
   );
-
-  // Watch the file's directory: editors and atomic writers replace the file by renaming.
-  let watcher: Deno.FsWatcher | undefined;
-  let debounce: ReturnType<typeof setTimeout> | undefined;
-  if (file !== "-") {
-    try {
-      const slash = file.lastIndexOf("/");
-      const dir = slash >= 0 ? file.slice(0, slash) || "/" : ".";
-      const base = file.slice(slash + 1);
-      const realDir = await Deno.realPath(dir);
-      const target = `${realDir === "/" ? "" : realDir}/${base}`;
-      watcher = Deno.watchFs(realDir, { recursive: false });
-      (async () => {
-        try {
-          for await (const ev of watcher!) {
-            if (ev.kind === "access") continue;
-            if (!ev.paths.some((q) => q === target)) continue;
-            clearTimeout(debounce);
-            debounce = setTimeout(() => reload("file changed"), 150);
-          }
-        } catch { /* watcher closed */ }
-      })();
-    } catch (e) {
-      log(`cannot watch ${file}: ${describeError(e)}; reload with SIGHUP`);
-    }
-  }
+  await source.watch();
 
   let stop!: (sig: string) => void;
   const stopped = new Promise<string>((resolve) => stop = resolve);
-  const onHup = () => reload("SIGHUP");
+  const onHup = () => source.reload("SIGHUP");
   const onInt = () => stop("SIGINT");
   const onTerm = () => stop("SIGTERM");
   Deno.addSignalListener("SIGHUP", onHup);
   Deno.addSignalListener("SIGINT", onInt);
   Deno.addSignalListener("SIGTERM", onTerm);
-
-  const stallMs = 3 * retry * 1000;
-  const handlers = new Set<Promise<void>>();
-  const acceptLoop = (async () => {
-    while (true) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-      } catch {
-        return; // listener closed
-      }
-      if (conns.size >= maxConnections) {
-        log(
-          `${
-            fmtAddr(conn.remoteAddr)
-          } refused: ${conns.size} connections open (--max-connections ${maxConnections})`,
-        );
-        try {
-          conn.close();
-        } catch { /* gone */ }
-        continue;
-      }
-      if (conn.remoteAddr.transport === "tcp") {
-        try {
-          (conn as Deno.TcpConn).setNoDelay(true);
-          (conn as Deno.TcpConn).setKeepAlive(true);
-        } catch { /* TLS conns do not expose these */ }
-      }
-      const rc = new RouterConn(conn, cache.connection(), log, stallMs);
-      conns.add(rc);
-      rc.log(`connected (${conns.size} open)`);
-      const h = (async () => {
-        try {
-          if (tls) await (conn as Deno.TlsConn).handshake();
-          await rc.serve();
-        } catch (e) {
-          rc.log(`error: ${describeError(e)}`);
-          rc.close();
-        } finally {
-          conns.delete(rc);
-          const secs = ((Date.now() - rc.started) / 1000).toFixed(1);
-          rc.log(
-            `disconnected after ${secs} s, ${fmtBytes(rc.sent)} sent (${conns.size} open)`,
-          );
-        }
-      })();
-      handlers.add(h);
-      h.finally(() => handlers.delete(h));
-    }
-  })();
+  server.serve(listener);
 
   const sig = await stopped;
-  log(`${sig}: closing ${conns.size} connection(s)`);
+  log(`${sig}: closing ${server.connections} connection(s)`);
   Deno.removeSignalListener("SIGHUP", onHup);
   Deno.removeSignalListener("SIGINT", onInt);
   Deno.removeSignalListener("SIGTERM", onTerm);
-  clearTimeout(debounce);
-  clearTimeout(notifyTimer);
-  try {
-    watcher?.close();
-  } catch { /* closed */ }
-  try {
-    listener.close();
-  } catch { /* closed */ }
-  for (const c of conns) c.close();
-  await acceptLoop;
-  await Promise.race([
-    Promise.allSettled([...handlers]),
-    new Promise((r) => setTimeout(r, 2000)),
-  ]);
-  if (loading) await loading;
+  source.close();
+  await server.stop();
+  await source.idle();
   return 0;
 }
 

@@ -1,11 +1,58 @@
 /**
- * Encoding of every RTR PDU (protocol.md §1.3). `encodedLength` + `encodeInto` let a writer pack
- * many PDUs into one buffer; `encodePdu` returns a fresh frame. ASPA uses the current 8210bis
- * layout unless the value carries `legacyAfi` (StayRTR 0.5.1's draft layout).
+ * Encoding of every RTR PDU (RFC 8210 §5, 8210bis §5). `encodedLength` + `encodeInto` let a
+ * writer pack many PDUs into one buffer; `encodePdu` returns a fresh frame. ASPA uses the current
+ * 8210bis layout unless the value carries `legacyAfi` (StayRTR 0.5.1's draft layout). The Prefix
+ * PDU layout (RFC 8210 §5.6, §5.7) has one writer, `writePrefixWords`, which encodes straight
+ * from packed records so a cache can write a whole table without a PDU object per record.
  */
 import type { Pdu } from "./pdu.ts";
 
 const utf8 = new TextEncoder();
+
+/**
+ * Words per packed prefix record `writePrefixWords` reads: `v6 << 16 | prefixLength << 8 |
+ * maxLength`, four address words (IPv4 in the first), ASN (the model's VrpSet layout).
+ */
+export const PREFIX_RECORD_WORDS = 6;
+
+/** First word of a Prefix PDU: version and type (IPv4 Prefix 4, IPv6 Prefix 6), zero field. */
+export function prefixHeaderWord(version: number, v6: boolean): number {
+  return ((version << 24) | ((v6 ? 6 : 4) << 16)) >>> 0;
+}
+
+/**
+ * Write the packed record at word `y` of `d` as one IPv4 (`v6` false, `pduLen` 20) or IPv6
+ * (`pduLen` 32) Prefix PDU at `o`; `header` is `prefixHeaderWord(...)` and `flagsWord` the flags
+ * octet shifted into the top byte. Every byte is written (callers reuse buffers). Returns the
+ * offset after the PDU.
+ */
+export function writePrefixWords(
+  d: Uint32Array,
+  y: number,
+  view: DataView,
+  o: number,
+  header: number,
+  pduLen: number,
+  flagsWord: number,
+  v6: boolean,
+): number {
+  view.setUint32(o, header);
+  view.setUint32(o + 4, pduLen);
+  view.setUint32(o + 8, (flagsWord | ((d[y] & 0xffff) << 8)) >>> 0);
+  view.setUint32(o + 12, d[y + 1]);
+  if (v6) {
+    view.setUint32(o + 16, d[y + 2]);
+    view.setUint32(o + 20, d[y + 3]);
+    view.setUint32(o + 24, d[y + 4]);
+    view.setUint32(o + 28, d[y + 5]);
+  } else {
+    view.setUint32(o + 16, d[y + 5]);
+  }
+  return o + pduLen;
+}
+
+/** Scratch record for encoding a Prefix PDU value through `writePrefixWords`. */
+const PREFIX_SCRATCH = new Uint32Array(PREFIX_RECORD_WORDS);
 
 /** Bytes `pdu` occupies on the wire. */
 export function encodedLength(pdu: Pdu): number {
@@ -54,13 +101,20 @@ export function encodeInto(pdu: Pdu, buf: Uint8Array, view: DataView, off: numbe
       break;
     case 4:
     case 6: {
-      buf[off + 8] = pdu.flags;
-      buf[off + 9] = pdu.prefixLength;
-      buf[off + 10] = pdu.maxLength;
-      buf[off + 11] = 0;
-      const words = pdu.type === 4 ? 1 : 4;
-      for (let i = 0; i < words; i++) view.setUint32(off + 12 + 4 * i, pdu.addr[i] ?? 0);
-      view.setUint32(off + 12 + 4 * words, pdu.asn);
+      const r = PREFIX_SCRATCH, v6 = pdu.type === 6;
+      r[0] = ((pdu.prefixLength & 255) << 8) | (pdu.maxLength & 255);
+      for (let i = 0; i < 4; i++) r[1 + i] = v6 || i === 0 ? pdu.addr[i] ?? 0 : 0;
+      r[5] = pdu.asn;
+      writePrefixWords(
+        r,
+        0,
+        view,
+        off,
+        prefixHeaderWord(pdu.version, v6),
+        len,
+        pdu.flags << 24,
+        v6,
+      );
       break;
     }
     case 7:

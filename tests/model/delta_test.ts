@@ -9,8 +9,8 @@ import {
   exactFromNet,
   invertDelta,
   netDiff,
-} from "../../lib/store/delta.ts";
-import { key, table, type V } from "./fixtures.ts";
+} from "../../lib/model/delta.ts";
+import { key, table, type V } from "../store/fixtures.ts";
 
 /** A small universe, so that random tables overlap a lot. */
 const UNIVERSE_VRPS: V[] = [
