@@ -160,6 +160,39 @@ export interface ConnectOptions {
   timeoutMs?: number;
 }
 
+/**
+ * The bytes a connection receives as a ReadableStream, for `pipeThrough` a decoder: each chunk
+ * is a fresh region of a large buffer (never reused, so a consumer may keep it), and `tap` sees
+ * each chunk first. A read error errors the stream; end of stream closes it.
+ */
+export function connReadable(conn: RtrConn, tap?: WireTap): ReadableStream<Uint8Array> {
+  const SLAB = 1 << 18, MIN = 1 << 16;
+  let slab = new Uint8Array(SLAB);
+  let pos = 0;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (SLAB - pos < MIN) {
+        slab = new Uint8Array(SLAB);
+        pos = 0;
+      }
+      const n = await conn.read(slab.subarray(pos));
+      if (n === null) {
+        controller.close();
+        return;
+      }
+      const chunk = slab.subarray(pos, pos + n);
+      pos += n;
+      tap?.received(chunk, Date.now());
+      controller.enqueue(chunk);
+    },
+    cancel() {
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    },
+  }, { highWaterMark: 0 });
+}
+
 /** Observes the bytes of a connection (raw dump, pcap). Methods must copy what they keep. */
 export interface WireTap {
   connected?(local: Deno.NetAddr, remote: Deno.NetAddr, time: number): void;
@@ -176,7 +209,14 @@ export function describeTarget(o: { host: string; port: number }): string {
 }
 
 /** Open a TCP or TLS connection; failures become one-line TransportErrors. */
-export async function connect(o: ConnectOptions): Promise<Deno.Conn> {
+export async function connect(o: ConnectOptions): Promise<RtrConn> {
+  return fromDenoConn(await connectDeno(o));
+}
+
+/** The default dialer: TCP or TLS as the options say. */
+export const dialTcpOrTls: Dialer = connect;
+
+async function connectDeno(o: ConnectOptions): Promise<Deno.Conn> {
   const target = describeTarget(o);
   const timeoutMs = o.timeoutMs ?? 30000;
   let timer: ReturnType<typeof setTimeout> | undefined;
