@@ -177,6 +177,9 @@ export class FollowMachine {
       this.#onSession(ev, now);
     }
     evs.length = 0;
+    if (this.#peerWaitUntil !== null && this.#phase === "open") {
+      this.#notifyWhileWaiting(batch, now);
+    }
     return this.#finish();
   }
 
@@ -304,6 +307,8 @@ export class FollowMachine {
       }
       case "cacheReset":
         this.#emit({ kind: "cacheReset", time: now });
+        // The cache has no delta for us: should this connection fail, the next one resets too.
+        s.forgetSession();
         this.#resetAfterLoss = true;
         this.#query(now, ev.query);
         break;
@@ -356,6 +361,24 @@ export class FollowMachine {
           : Math.max(60_000, this.retryMs());
         this.#peerWaitUntil = now + wait;
         break;
+      }
+    }
+  }
+
+  /**
+   * After No Data Available the version is not negotiated yet, so the session ignores Serial
+   * Notify (8210bis §7); but a Notify at our version from a cache that just answered us at it
+   * means data is there now: ask at once (RFC 8210 §5.2), not after Retry.
+   */
+  #notifyWhileWaiting(batch: PduBatch, now: number): void {
+    const s = this.session;
+    if (s.busy) return;
+    for (const p of batch.pdus) {
+      if (p !== null && p.type === 0 && p.version === s.proposal) {
+        this.#emit({ kind: "notify", serial: p.serial, sessionId: p.sessionId, time: now });
+        this.#peerWaitUntil = null;
+        this.#query(now, s.query());
+        return;
       }
     }
   }
