@@ -125,7 +125,7 @@ async function openHistory(
 }
 
 /** Turns follower events into records on stdout, history on disk, stderr lines and metrics. */
-class FollowPrinter {
+export class FollowPrinter {
   #connPdus = 0;
   constructor(
     readonly sink: TextSink,
