@@ -16,6 +16,7 @@ import { receiveBatch } from "./session/receive_batch.ts";
 import { encodePdu, type Pdu } from "./wire/mod.ts";
 import { type PduBatch, PduDecodeStream } from "./wire/decode_stream.ts";
 import {
+  ChunkPool,
   connect,
   type ConnectOptions,
   connReadable,
@@ -73,6 +74,9 @@ export class Connection {
   readonly tap?: WireTap;
   readonly decoder = new PduDecodeStream();
   readonly #reader: ReadableStreamDefaultReader<PduBatch>;
+  readonly #pool = new ChunkPool();
+  /** The batch handed out last: its buffer goes back to the pool on the next read. */
+  #last: PduBatch | null = null;
   #closed = false;
   /** Set when a deadline closed the connection. */
   timedOut = false;
@@ -87,7 +91,7 @@ export class Connection {
         Date.now(),
       );
     }
-    this.#reader = connReadable(conn, tap).pipeThrough(this.decoder).getReader();
+    this.#reader = connReadable(conn, tap, this.#pool).pipeThrough(this.decoder).getReader();
   }
 
   /** Send one PDU. */
@@ -105,11 +109,20 @@ export class Connection {
     } catch { /* the peer may be gone already */ }
   }
 
-  /** The next batch of PDUs; `done` at end of stream, `error` when the connection broke. */
+  /**
+   * The next batch of PDUs; `done` at end of stream, `error` when the connection broke. The
+   * previous batch's bytes are reused from here on: finish with a batch before the next call.
+   */
   async next(): Promise<{ batch?: PduBatch; done: boolean; error?: unknown }> {
+    if (this.#last) {
+      this.#pool.give(this.#last.bytes);
+      this.#last = null;
+    }
     try {
       const r = await this.#reader.read();
-      return r.done ? { done: true } : { batch: r.value, done: false };
+      if (r.done) return { done: true };
+      this.#last = r.value;
+      return { batch: r.value, done: false };
     } catch (e) {
       return { done: true, error: e };
     }

@@ -59,6 +59,9 @@ export interface FollowOptions extends ConnectOptions {
 
 type Read = { batch?: PduBatch; done: boolean; error?: unknown };
 
+/** The longest single sleep (setTimeout's limit); a longer wait just sleeps again. */
+const MAX_SLEEP_MS = 2 ** 31 - 1;
+
 /** Run until `signal` aborts. Resolves when stopped; rejects when `onEvent` throws. */
 export async function follow(opts: FollowOptions): Promise<void> {
   const clock = opts.clock ?? realClock;
@@ -152,7 +155,7 @@ export async function follow(opts: FollowOptions): Promise<void> {
           continue;
         }
         const wake = Math.min(timerAt, dialAt ?? Infinity);
-        await clock.sleep(Math.max(0, wake - now), signal);
+        await clock.sleep(Math.min(MAX_SLEEP_MS, Math.max(0, wake - now)), signal);
         if (signal?.aborted) break;
         if (clock.now() >= timerAt) await carry(machine.tick(clock.now()));
         continue;
@@ -161,7 +164,7 @@ export async function follow(opts: FollowOptions): Promise<void> {
       pending ??= c.next();
       const timer = new AbortController();
       const slept = clock.sleep(
-        Math.max(0, timerAt - clock.now()),
+        Math.min(MAX_SLEEP_MS, Math.max(0, timerAt - clock.now())),
         signal ? AbortSignal.any([timer.signal, signal]) : timer.signal,
       ).then(() => null);
       const r = await Promise.race([pending, slept]);
@@ -183,7 +186,7 @@ export async function follow(opts: FollowOptions): Promise<void> {
       }
       const b = r.batch!;
       await carry(
-        b.pdus.length > 0 || b.error
+        b.count > 0 || b.error
           ? machine.received(b, b.bytes.length, clock.now())
           : machine.activity(b.bytes.length, clock.now()),
       );

@@ -161,27 +161,50 @@ export interface ConnectOptions {
 }
 
 /**
- * The bytes a connection receives as a ReadableStream, for `pipeThrough` a decoder: each chunk
- * is a fresh region of a large buffer (never reused, so a consumer may keep it), and `tap` sees
- * each chunk first. A read error errors the stream; end of stream closes it.
+ * Buffers for received chunks, reused once the consumer says it is done with one (so a long
+ * transfer does not leave a trail of garbage buffers); an empty pool allocates.
  */
-export function connReadable(conn: RtrConn, tap?: WireTap): ReadableStream<Uint8Array> {
-  const SLAB = 1 << 18, MIN = 1 << 16;
-  let slab = new Uint8Array(SLAB);
-  let pos = 0;
+export class ChunkPool {
+  readonly size: number;
+  #free: Uint8Array[] = [];
+
+  constructor(size = 1 << 18) {
+    this.size = size;
+  }
+
+  /** A buffer of `size` bytes. */
+  take(): Uint8Array {
+    return this.#free.pop() ?? new Uint8Array(this.size);
+  }
+
+  /** Give back the buffer under `chunk` (a view returned by `connReadable`). */
+  give(chunk: Uint8Array): void {
+    if (chunk.buffer.byteLength === this.size && this.#free.length < 8) {
+      this.#free.push(new Uint8Array(chunk.buffer as ArrayBuffer));
+    }
+  }
+}
+
+/**
+ * The bytes a connection receives as a ReadableStream, for `pipeThrough` a decoder: each chunk
+ * is a view of its own buffer from `pool`, valid until given back, and `tap` sees each chunk
+ * first. A read error errors the stream; end of stream closes it.
+ */
+export function connReadable(
+  conn: RtrConn,
+  tap?: WireTap,
+  pool: ChunkPool = new ChunkPool(),
+): ReadableStream<Uint8Array> {
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
-      if (SLAB - pos < MIN) {
-        slab = new Uint8Array(SLAB);
-        pos = 0;
-      }
-      const n = await conn.read(slab.subarray(pos));
+      const buf = pool.take();
+      const n = await conn.read(buf);
       if (n === null) {
+        pool.give(buf);
         controller.close();
         return;
       }
-      const chunk = slab.subarray(pos, pos + n);
-      pos += n;
+      const chunk = buf.subarray(0, n);
       tap?.received(chunk, Date.now());
       controller.enqueue(chunk);
     },

@@ -104,6 +104,8 @@ export class FollowMachine {
   #pdus = 0;
   /** The quick reconnect (session lost on a resumed connection) was used since the last success. */
   #quickUsed = false;
+  /** Set when the Reset Query in flight answers a Cache Reset. */
+  #resetAfterLoss = false;
   #out: FollowAction[] = [];
   #events: SessionEvent[] = [];
 
@@ -168,7 +170,7 @@ export class FollowMachine {
     if (this.#phase !== "open") return [];
     this.#lastActivity = now;
     this.#bytes += length;
-    this.#pdus += batch.pdus.length;
+    this.#pdus += batch.count;
     const evs = this.#events;
     evs.length = 0;
     receiveBatch(this.session, batch, evs);
@@ -227,9 +229,6 @@ export class FollowMachine {
     return this.#finish();
   }
 
-  /** Set when the Reset Query in flight answers a Cache Reset. */
-  #resetAfterLoss = false;
-
   /** The timer set by `setTimer` fired (or any time: it acts on what is due). */
   tick(now: number): FollowAction[] {
     this.#expireCheck(now);
@@ -237,9 +236,7 @@ export class FollowMachine {
       const s = this.session;
       if (s.busy) {
         if (now - Math.max(this.#queryStarted, this.#lastActivity) >= this.#timeoutMs) {
-          this.#out.push({ kind: "close" });
-          this.#phase = "waiting";
-          s.disconnected();
+          this.#close();
           this.#lost(
             now,
             `timed out after ${this.#timeoutMs / 1000} s waiting for End of Data`,
@@ -319,7 +316,7 @@ export class FollowMachine {
         break;
       case "downgrade": {
         const step = this.negotiation.unsupported(s.proposal, ev.version, ev.reason);
-        this.#close(now);
+        this.#close();
         if (step.kind === "reconnect") {
           this.session = s.withVersion(step.version);
           this.#emit({
@@ -339,7 +336,7 @@ export class FollowMachine {
       }
       case "fatal": {
         this.#emitError(ev.error, now);
-        this.#close(now, ev.report);
+        this.#close(ev.report);
         // 8210bis §5.11: after a fatal error the session's data is not to be trusted; start
         // over with a Reset Query, at the highest version again (the table stays for diffing).
         const resumed = this.#lastQuery === 1;
@@ -373,8 +370,9 @@ export class FollowMachine {
   #notifyWhileWaiting(batch: PduBatch, now: number): void {
     const s = this.session;
     if (s.busy) return;
-    for (const p of batch.pdus) {
-      if (p !== null && p.type === 0 && p.version === s.proposal) {
+    const all = batch.straddled ? [batch.straddled, ...batch.pdus] : batch.pdus;
+    for (const p of all) {
+      if (p.type === 0 && p.version === s.proposal) {
         this.#emit({ kind: "notify", serial: p.serial, sessionId: p.sessionId, time: now });
         this.#peerWaitUntil = null;
         this.#query(now, s.query());
@@ -399,7 +397,7 @@ export class FollowMachine {
     this.#out.push({ kind: "send", pdu });
   }
 
-  #close(_now: number, report?: Pdu): void {
+  #close(report?: Pdu): void {
     this.#out.push({ kind: "close", report });
     this.#phase = "waiting";
     this.session.disconnected();

@@ -1,9 +1,10 @@
 /**
  * The PDU-decoding stage of the receive pipeline (RFC 8210 §5, 8210bis §5): a TransformStream
  * from socket chunks to one `PduBatch` per chunk, so that the stream machinery costs nothing per
- * PDU. Whole IPv4/IPv6 Prefix PDUs are not decoded here but left in the chunk at their offset,
- * so that the session can stage them straight from the bytes (the prefix fast path) in order
- * with everything else; a consumer without a fast path decodes them with `batchPdu`.
+ * PDU. Whole IPv4/IPv6 Prefix PDUs are not decoded (nor even listed) here: they stay in the
+ * chunk, and the consumer walks the chunk's headers from `start` to `end`, handing each one to
+ * the session's staging straight from the bytes (the prefix fast path), in order with the
+ * decoded PDUs in between (`walkBatch`).
  */
 import { DecodeError } from "../errors.ts";
 import { decodeAt } from "./decode.ts";
@@ -12,32 +13,72 @@ import type { Pdu } from "./pdu.ts";
 
 /** The PDUs that one socket chunk completed, in order. */
 export interface PduBatch {
-  /** The chunk (not reused by the stream, so it stays valid). */
+  /** The chunk; valid until the consumer asks for the next batch. */
   readonly bytes: Uint8Array;
   readonly view: DataView;
-  /** Each PDU: its decoded value, or null for a whole Prefix PDU left at `offsets[i]`. */
-  readonly pdus: (Pdu | null)[];
-  /** Offset of each PDU in `bytes`; -1 for the one that began in an earlier chunk. */
+  /** The PDU that began in an earlier chunk and ended in this one, if any (decoded). */
+  readonly straddled: Pdu | null;
+  /** Its bytes. */
+  readonly straddledRaw: Uint8Array | null;
+  /** Whole PDUs lie in `bytes` from `start` to `end`. */
+  readonly start: number;
+  readonly end: number;
+  /** The decoded PDUs of that range (everything but Prefix PDUs), in order. */
+  readonly pdus: Pdu[];
+  /** Offset of each of `pdus` in `bytes`. */
   readonly offsets: number[];
-  /** The bytes of the PDU that began in an earlier chunk, if any. */
-  readonly straddled: Uint8Array | null;
+  /** PDUs this chunk completed (prefixes included). */
+  readonly count: number;
   /** A malformed PDU after these: the stream ends here. */
   readonly error: DecodeError | null;
 }
 
-/** The bytes of PDU `i` of a batch (for an Error Report). */
-export function batchRaw(b: PduBatch, i: number): Uint8Array {
-  const off = b.offsets[i];
-  if (off < 0) return b.straddled!;
-  return b.bytes.subarray(off, off + b.view.getUint32(off + 4));
+/** What `walkBatch` hands each PDU to. */
+export interface BatchVisitor {
+  /** A whole Prefix PDU at `off` of `bytes`: true when taken (the fast path), false to decode it. */
+  prefix(bytes: Uint8Array, view: DataView, off: number): boolean;
+  /** Any other PDU (or a prefix the fast path declined); `raw` gives its bytes. False stops. */
+  pdu(pdu: Pdu, raw: () => Uint8Array): boolean;
 }
 
-/** PDU `i` of a batch as a value, decoding a Prefix PDU left in the chunk (may throw DecodeError). */
-export function batchPdu(b: PduBatch, i: number): Pdu {
-  const p = b.pdus[i];
-  if (p !== null) return p;
-  const off = b.offsets[i];
-  return decodeAt(b.bytes, b.view, off, b.view.getUint32(off + 4));
+/**
+ * Visit the PDUs of a batch in order. A Prefix PDU the fast path declines is decoded here; a
+ * DecodeError from that propagates. Returns false when the visitor stopped.
+ */
+export function walkBatch(b: PduBatch, v: BatchVisitor): boolean {
+  const { bytes, view, pdus, offsets, end } = b;
+  let cur = 0, curLen = 0;
+  const raw = () => cur < 0 ? b.straddledRaw! : bytes.subarray(cur, cur + curLen);
+  if (b.straddled !== null) {
+    cur = -1;
+    if (!v.pdu(b.straddled, raw)) return false;
+  }
+  let k = 0;
+  const n = pdus.length;
+  let next = n > 0 ? offsets[0] : -1;
+  for (let off = b.start; off < end;) {
+    const len = view.getUint32(off + 4);
+    if (off === next) {
+      cur = off;
+      curLen = len;
+      const p = pdus[k++];
+      next = k < n ? offsets[k] : -1;
+      if (!v.pdu(p, raw)) return false;
+    } else if (!v.prefix(bytes, view, off)) {
+      cur = off;
+      curLen = len;
+      if (!v.pdu(decodeAt(bytes, view, off, len), raw)) return false;
+    }
+    off += len;
+  }
+  return true;
+}
+
+/** Every PDU of a batch as a value (tests, and consumers without a fast path). */
+export function batchPdus(b: PduBatch): Pdu[] {
+  const out: Pdu[] = [];
+  walkBatch(b, { prefix: () => false, pdu: (p) => (out.push(p), true) });
+  return out;
 }
 
 /** Socket chunks in, one PduBatch per chunk out; counts what passed. */
@@ -47,43 +88,58 @@ export class PduDecodeStream extends TransformStream<Uint8Array, PduBatch> {
   constructor() {
     const framer = new PduFramer();
     let failed = false;
+    // End of the last whole PDU seen in the chunk being pushed.
+    let end = 0;
+    let chunk: Uint8Array = new Uint8Array(0);
+    framer.prefixHook = (_b, _v, off) => {
+      end = off + (chunk[off + 1] === 4 ? 20 : 32);
+      return true;
+    };
     super({
-      transform(chunk, controller) {
+      transform(c, controller) {
         if (failed) return;
-        const view = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-        const pdus: (Pdu | null)[] = [];
+        chunk = c;
+        const view = new DataView(c.buffer, c.byteOffset, c.byteLength);
+        const pdus: Pdu[] = [];
         const offsets: number[] = [];
-        let straddled: Uint8Array | null = null;
+        let straddled: Pdu | null = null;
+        let straddledRaw: Uint8Array | null = null;
         const carried = framer.buffered;
-        // Offset where the next whole PDU of this chunk starts.
-        let pos = 0;
-        framer.prefixHook = (_b, _v, off) => {
-          pdus.push(null);
-          offsets.push(off);
-          pos = off + (chunk[off + 1] === 4 ? 20 : 32);
-          return true;
-        };
+        const before = framer.pdus;
+        end = 0;
+        let start = 0;
         const onPdu = (pdu: Pdu) => {
-          pdus.push(pdu);
-          if (carried > 0 && straddled === null && pos === 0 && offsets.length === 0) {
-            straddled = framer.raw();
-            offsets.push(-1);
-            pos = straddled.length - carried;
+          if (carried > 0 && straddled === null && end === 0 && pdus.length === 0) {
+            straddled = pdu;
+            straddledRaw = framer.raw();
+            start = end = straddledRaw.length - carried;
           } else {
-            offsets.push(pos);
-            pos += view.getUint32(pos + 4);
+            pdus.push(pdu);
+            offsets.push(end);
+            end += view.getUint32(end + 4);
           }
         };
         let error: DecodeError | null = null;
         try {
-          framer.push(chunk, onPdu);
+          framer.push(c, onPdu);
         } catch (e) {
           if (!(e instanceof DecodeError)) throw e;
           error = e;
           failed = true;
         }
         // Also a batch of none: the bytes of a PDU that straddles chunks are progress too.
-        controller.enqueue({ bytes: chunk, view, pdus, offsets, straddled, error });
+        controller.enqueue({
+          bytes: c,
+          view,
+          straddled,
+          straddledRaw,
+          start,
+          end,
+          pdus,
+          offsets,
+          count: framer.pdus - before,
+          error,
+        });
       },
     });
     this.#framer = framer;
