@@ -382,9 +382,9 @@ export class FollowMachine {
   }
 
   #emitError(error: RtrError, now: number): void {
-    const code = error instanceof PeerError
-      ? error.code
-      : (error as { errorCode?: number }).errorCode;
+    // The RFC error code: PeerError's `code`, DecodeError's `errorCode` (or `code`).
+    const e = error as RtrError & { code?: number; errorCode?: number };
+    const code = e.code ?? e.errorCode;
     const fatal = !(error instanceof PeerError) ||
       (error.code !== ErrorCode.NoDataAvailable && error.code !== ErrorCode.CacheRestart);
     this.#emit({ kind: "error", code, message: error.message, fatal, time: now });

@@ -222,6 +222,8 @@ Deno.test("follow machine: a resumed session refused with Session ID mismatch re
     T0 + S,
   );
   eq(kinds(a), ["error", "disconnected"]);
+  const err = emits(a)[0];
+  assertOk(err.kind === "error" && err.code === 0 && err.fatal);
   eq(a.filter((x) => x.kind === "close").length, 1);
   eq(reconnectAt(a), T0 + S);
   eq(disconnected(a)!.afterError, true); // the error is said once, by the error event
