@@ -3,6 +3,7 @@ import { startFakeCache } from "./helpers/fake_cache.ts";
 import { type Clock, follow, type FollowEvent } from "../lib/follower.ts";
 import { encodePdus, type Pdu, PduFramer } from "../lib/wire/mod.ts";
 import { memoryPair, type RtrConn } from "../lib/transport.ts";
+import { emptyTable } from "../lib/model/mod.ts";
 
 /**
  * Virtual time: a sleep of `ms` advances it by `ms` after a real pause of ms/1000 (1 to 2000 ms),
@@ -284,4 +285,62 @@ Deno.test("follower over a memory pair: --retry sets the wait after a failed con
     eq(d[0].retryInSec, 7);
     eq(d[1].time - d[0].time, 7000); // the second attempt came 7 s (virtual) later
   }
+});
+
+Deno.test("follower over a memory pair: Session ID mismatch on a resumed session reconnects at once with a Reset Query", async () => {
+  const clock = instantClock();
+  const ac = new AbortController();
+  const evs: FollowEvent[] = [];
+  const queries: { q: Pdu; t: number }[] = [];
+  let dials = 0;
+  const dialer = (): Promise<RtrConn> => {
+    const [mine, theirs] = memoryPair();
+    const c = cacheEnd(theirs);
+    const i = dials++;
+    (async () => {
+      queries.push({ q: (await c.readPdu())!, t: clock.now() });
+      if (i === 0) {
+        await c.write([{
+          type: 10,
+          version: 1,
+          errorCode: 0,
+          pdu: new Uint8Array(0),
+          text: "Session ID mismatch: client is desynchronized",
+        }]);
+        c.close();
+        return;
+      }
+      await c.write([{ ...cr, sessionId: 5 }, p4(1, 1), eod(1)]);
+    })();
+    return Promise.resolve(mine);
+  };
+  await follow({
+    host: "127.0.0.1",
+    port: 8282,
+    version: 1,
+    clock,
+    dialer,
+    random: () => 0.5,
+    signal: ac.signal,
+    resume: {
+      version: 1,
+      sessionId: 9,
+      serial: 40,
+      table: emptyTable(),
+      timers: { refresh: 100, retry: 300, expire: 7200 },
+      lastSuccess: clock.now(),
+    },
+    onEvent: (ev) => {
+      evs.push(ev);
+      if (ev.kind === "commit") ac.abort();
+    },
+  });
+  eq(queries.map((x) => x.q), [
+    { type: 1, version: 1, sessionId: 9, serial: 40 },
+    { type: 2, version: 1 },
+  ]);
+  eq(queries[1].t - queries[0].t, 0); // not after Retry (300 s)
+  eq(evs.filter((e) => e.kind === "error").length, 1);
+  const d = evs.find((e) => e.kind === "disconnected");
+  assertOk(d && d.kind === "disconnected" && d.retryInSec === 0 && d.afterError);
 });
