@@ -1,18 +1,30 @@
 /**
- * Drives a ClientSession over a transport: connect, send the query, frame and decode what the
- * cache sends, and carry out the session's events (protocol.md §3–§4). `syncOnce` performs one
- * complete synchronisation with version negotiation (Error Report 4, a lower-version answer, a
- * cache that hangs up before answering) and a bounded wait for End of Data.
+ * Drives a ClientSession over a transport for one synchronisation (RFC 8210 §5, 8210bis §5):
+ * connect, send the query, pass what the cache sends through the PDU-decoding stream into the
+ * session, and carry out the session's events. Version negotiation follows the one policy of
+ * lib/session/negotiation.ts (8210bis §7); the wait for End of Data is bounded by silence.
  */
-import { DecodeError, RtrError, TransportError } from "./errors.ts";
+import { RtrError, TransportError } from "./errors.ts";
 import {
   ClientSession,
   type ResumeState,
   type SessionEvent,
   type SyncResult,
 } from "./session/mod.ts";
-import { encodePdu, MAX_VERSION, type Pdu, PduFramer } from "./wire/mod.ts";
-import { connect, type ConnectOptions, errText, type WireTap } from "./transport.ts";
+import { VersionNegotiation } from "./session/negotiation.ts";
+import { receiveBatch } from "./session/receive_batch.ts";
+import { encodePdu, type Pdu } from "./wire/mod.ts";
+import { type PduBatch, PduDecodeStream } from "./wire/decode_stream.ts";
+import {
+  ChunkPool,
+  connect,
+  type ConnectOptions,
+  connReadable,
+  type Dialer,
+  errText,
+  type RtrConn,
+  type WireTap,
+} from "./transport.ts";
 
 /** Progress figures of a running sync. */
 export interface Progress {
@@ -32,10 +44,14 @@ export interface SyncOptions extends ConnectOptions {
   onProgress?: (p: Progress) => void;
   /** Diagnostics (negotiation steps, warnings). */
   log?: (line: string) => void;
+  /** Said on stderr whatever the verbosity: every version downgrade. */
+  notice?: (line: string) => void;
   /** Ask for the delta since this serial of this session (Serial Query, no table of ours). */
   startFrom?: { sessionId: number; serial: number };
   /** Resume from a stored state with a Serial Query. */
   resume?: ResumeState;
+  /** Opens the connection (default TCP or TLS). */
+  dialer?: Dialer;
 }
 
 /** Result of `syncOnce`. */
@@ -45,26 +61,37 @@ export interface SyncOutcome {
   /** True when the cache answered a Serial Query with Cache Reset. */
   cacheReset: boolean;
   version: number;
+  /** The version negotiation started from, when it had to go lower. */
+  downgradedFrom?: number;
   pdus: number;
   bytes: number;
   elapsedMs: number;
 }
 
-/** One transport connection carrying one session. */
+/** One transport connection carrying one session: sends PDUs and yields decoded batches. */
 export class Connection {
-  readonly conn: Deno.Conn;
+  readonly conn: RtrConn;
   readonly tap?: WireTap;
-  readonly framer = new PduFramer();
+  readonly decoder = new PduDecodeStream();
+  readonly #reader: ReadableStreamDefaultReader<PduBatch>;
+  readonly #pool = new ChunkPool();
+  /** The batch handed out last: its buffer goes back to the pool on the next read. */
+  #last: PduBatch | null = null;
   #closed = false;
   /** Set when a deadline closed the connection. */
   timedOut = false;
 
-  constructor(conn: Deno.Conn, tap?: WireTap) {
+  constructor(conn: RtrConn, tap?: WireTap) {
     this.conn = conn;
     this.tap = tap;
     if (tap?.connected) {
-      tap.connected(conn.localAddr as Deno.NetAddr, conn.remoteAddr as Deno.NetAddr, Date.now());
+      tap.connected(
+        { transport: "tcp", ...conn.localAddr },
+        { transport: "tcp", ...conn.remoteAddr },
+        Date.now(),
+      );
     }
+    this.#reader = connReadable(conn, tap, this.#pool).pipeThrough(this.decoder).getReader();
   }
 
   /** Send one PDU. */
@@ -82,11 +109,41 @@ export class Connection {
     } catch { /* the peer may be gone already */ }
   }
 
+  /**
+   * The next batch of PDUs; `done` at end of stream, `error` when the connection broke. The
+   * previous batch's bytes are reused from here on: finish with a batch before the next call.
+   */
+  async next(): Promise<{ batch?: PduBatch; done: boolean; error?: unknown }> {
+    if (this.#last) {
+      this.#pool.give(this.#last.bytes);
+      this.#last = null;
+    }
+    try {
+      const r = await this.#reader.read();
+      if (r.done) return { done: true };
+      this.#last = r.value;
+      return { batch: r.value, done: false };
+    } catch (e) {
+      return { done: true, error: e };
+    }
+  }
+
+  /** Bytes received so far. */
+  get bytes(): number {
+    return this.decoder.bytes;
+  }
+
+  /** PDUs received so far. */
+  get pdus(): number {
+    return this.decoder.pdus;
+  }
+
   /** Close once. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.tap?.closed?.(Date.now());
+    this.#reader.cancel().catch(() => {});
     try {
       this.conn.close();
     } catch { /* closed */ }
@@ -96,74 +153,27 @@ export class Connection {
   get closed(): boolean {
     return this.#closed;
   }
-
-  /**
-   * Read, frame and feed `session`; yields every event that is not `none`, then
-   * `{kind: "eof"}` when the peer closes. A decode failure yields the session's fatal event.
-   */
-  async *events(
-    session: ClientSession,
-    onChunk?: () => void,
-  ): AsyncGenerator<SessionEvent | { kind: "eof"; error?: unknown }> {
-    const buf = new Uint8Array(1 << 18);
-    const queue: SessionEvent[] = [];
-    let stop = false;
-    const framer = this.framer;
-    const raw = () => framer.raw();
-    // Plain prefix PDUs go straight from the socket buffer into the session's staging.
-    framer.prefixHook = (b, v, o) => !stop && session.stagePrefixBytes(b, v, o);
-    const onPdu = (pdu: Pdu) => {
-      if (stop) return;
-      const ev = session.receive(pdu, raw);
-      if (ev.kind !== "none") {
-        queue.push(ev);
-        if (ev.kind === "fatal") stop = true;
-      }
-    };
-    while (true) {
-      let n: number | null;
-      try {
-        n = await this.conn.read(buf);
-      } catch (e) {
-        yield { kind: "eof", error: e };
-        return;
-      }
-      if (n === null) {
-        yield { kind: "eof" };
-        return;
-      }
-      const chunk = buf.subarray(0, n);
-      this.tap?.received(chunk, Date.now());
-      try {
-        this.framer.push(chunk, onPdu);
-      } catch (e) {
-        if (!(e instanceof DecodeError)) throw e;
-        if (!stop) queue.push(session.decodeFailed(e));
-        stop = true;
-      }
-      onChunk?.();
-      while (queue.length > 0) yield queue.shift()!;
-      if (stop) return;
-    }
-  }
 }
 
 /** Connect, query, and return the first committed response; negotiates the version. */
 export async function syncOnce(opts: SyncOptions): Promise<SyncOutcome> {
   const timeoutMs = (opts.timeoutSec ?? 30) * 1000;
   const log = opts.log ?? (() => {});
-  let version = opts.resume?.version ?? opts.version ?? MAX_VERSION;
-  const tried = new Set<number>();
+  const notice = opts.notice ?? log;
+  const dial = opts.dialer ?? connect;
+  const neg = new VersionNegotiation(opts.version, opts.resume?.version);
+  let version = opts.resume?.version ?? neg.version;
   const started = Date.now();
   let pdus = 0, bytes = 0;
-  for (let attempt = 0; attempt <= MAX_VERSION + 1; attempt++) {
-    tried.add(version);
+  const events: SessionEvent[] = [];
+  // Each step either ends the sync or moves the negotiation on; bounded by the versions.
+  for (let attempt = 0; attempt <= 2 * (neg.highest + 2); attempt++) {
     const session = new ClientSession({
       version,
       startFrom: opts.startFrom,
       resume: opts.resume && opts.resume.version === version ? opts.resume : undefined,
     });
-    const conn = new Connection(await connect({ ...opts, timeoutMs }), opts.tap);
+    const conn = new Connection(await dial({ ...opts, timeoutMs }), opts.tap);
     // The timeout bounds silence, not the whole transfer: a big table on a slow link that keeps
     // arriving is fine, a cache that stops sending is not.
     const expire = () => {
@@ -179,85 +189,88 @@ export async function syncOnce(opts: SyncOptions): Promise<SyncOutcome> {
       if (opts.onProgress && now - lastProgress >= 250) {
         lastProgress = now;
         opts.onProgress({
-          pdus: pdus + conn.framer.pdus,
-          bytes: bytes + conn.framer.bytes,
+          pdus: pdus + conn.pdus,
+          bytes: bytes + conn.bytes,
           elapsedMs: now - started,
         });
       }
     };
+    const outcome = (result: SyncResult | undefined, v: number): SyncOutcome => ({
+      result,
+      cacheReset: result === undefined,
+      version: v,
+      downgradedFrom: neg.takeDowngrade(v),
+      pdus: pdus + conn.pdus,
+      bytes: bytes + conn.bytes,
+      elapsedMs: Date.now() - started,
+    });
     let next: number | null = null;
     try {
       await conn.send(session.query());
-      for await (const ev of conn.events(session, progress)) {
-        switch (ev.kind) {
-          case "commit":
-            return {
-              result: ev.result,
-              cacheReset: false,
-              version: ev.result.version,
-              pdus: pdus + conn.framer.pdus,
-              bytes: bytes + conn.framer.bytes,
-              elapsedMs: Date.now() - started,
-            };
-          case "cacheReset":
-            if (opts.startFrom) {
-              return {
-                cacheReset: true,
-                version: session.version ?? version,
-                pdus: pdus + conn.framer.pdus,
-                bytes: bytes + conn.framer.bytes,
-                elapsedMs: Date.now() - started,
-              };
-            }
-            log("cache answered Cache Reset; sending Reset Query");
-            await conn.send(ev.query);
-            break;
-          case "notify":
-            break;
-          case "downgrade":
-            if (tried.has(ev.version) || ev.version > MAX_VERSION) {
-              throw new RtrError(`Version negotiation failed: ${ev.reason}`);
-            }
-            log(
-              `cache does not speak version ${version} (${ev.reason}); retrying at version ${ev.version}`,
-            );
-            next = ev.version;
-            break;
-          case "fatal":
-            if (ev.report) await conn.sendQuietly(ev.report);
-            throw ev.error;
-          case "peerError":
-            throw ev.error;
-          case "eof": {
-            if (conn.timedOut) {
-              throw new TransportError(
-                `Timed out after ${
-                  timeoutMs / 1000
-                } s waiting for End of Data from ${opts.host}:${opts.port} (${conn.framer.pdus} PDUs received)`,
-              );
-            }
-            const why = ev.error ? `: ${errText(ev.error)}` : "";
-            if (conn.framer.bytes === 0 && version > 0 && !tried.has(version - 1)) {
-              // RFC 8210 §7 case (a): a cache that hangs up on an unknown version.
-              log(
-                `cache closed the connection without answering version ${version}${why}; retrying at version ${
-                  version - 1
-                }`,
-              );
-              next = version - 1;
-              break;
-            }
-            if (conn.framer.buffered > 0) {
-              throw new TransportError(
-                `Cache closed the connection in the middle of a PDU (${conn.framer.pdus} PDUs received)${why}`,
-              );
-            }
+      reading: while (true) {
+        const r = await conn.next();
+        if (r.done) {
+          if (conn.timedOut) {
             throw new TransportError(
-              `Cache closed the connection before End of Data (${conn.framer.pdus} PDUs received)${why}`,
+              `Timed out after ${
+                timeoutMs / 1000
+              } s waiting for End of Data from ${opts.host}:${opts.port} (${conn.pdus} PDUs received)`,
             );
           }
+          const why = r.error ? `: ${errText(r.error)}` : "";
+          if (conn.bytes === 0) {
+            const step = neg.hungUp(version);
+            if (step.kind === "reconnect") {
+              (step.downgrade ? notice : log)(step.message);
+              next = step.version;
+              break;
+            }
+          }
+          if (conn.decoder.buffered > 0) {
+            throw new TransportError(
+              `Cache closed the connection in the middle of a PDU (${conn.pdus} PDUs received)${why}`,
+            );
+          }
+          throw new TransportError(
+            `Cache closed the connection before End of Data (${conn.pdus} PDUs received)${why}`,
+          );
         }
-        if (next !== null) break;
+        progress();
+        events.length = 0;
+        receiveBatch(session, r.batch!, events);
+        for (const ev of events) {
+          switch (ev.kind) {
+            case "commit": {
+              const v = ev.result.version;
+              if (v < version) {
+                notice(
+                  `cache answered a version ${version} query at version ${v}; using version ${v}`,
+                );
+              }
+              neg.answered(version, v);
+              return outcome(ev.result, v);
+            }
+            case "cacheReset":
+              if (opts.startFrom) return outcome(undefined, session.version ?? version);
+              log("cache answered Cache Reset; sending Reset Query");
+              await conn.send(ev.query);
+              break;
+            case "notify":
+              break;
+            case "downgrade": {
+              const step = neg.unsupported(version, ev.version, ev.reason);
+              if (step.kind !== "reconnect") throw new RtrError(step.message);
+              notice(step.message);
+              next = step.version;
+              break reading;
+            }
+            case "fatal":
+              if (ev.report) await conn.sendQuietly(ev.report);
+              throw ev.error;
+            case "peerError":
+              throw ev.error;
+          }
+        }
       }
     } catch (e) {
       if (conn.timedOut && !(e instanceof RtrError)) {
@@ -271,12 +284,11 @@ export async function syncOnce(opts: SyncOptions): Promise<SyncOutcome> {
       throw e;
     } finally {
       clearTimeout(deadline);
-      pdus += conn.framer.pdus;
-      bytes += conn.framer.bytes;
+      pdus += conn.pdus;
+      bytes += conn.bytes;
       conn.close();
     }
-    if (next === null) break;
-    version = next;
+    version = next!;
   }
   throw new RtrError("Version negotiation failed: no common protocol version");
 }

@@ -160,6 +160,62 @@ export interface ConnectOptions {
   timeoutMs?: number;
 }
 
+/**
+ * Buffers for received chunks, reused once the consumer says it is done with one (so a long
+ * transfer does not leave a trail of garbage buffers); an empty pool allocates.
+ */
+export class ChunkPool {
+  readonly size: number;
+  #free: Uint8Array[] = [];
+
+  constructor(size = 1 << 18) {
+    this.size = size;
+  }
+
+  /** A buffer of `size` bytes. */
+  take(): Uint8Array {
+    return this.#free.pop() ?? new Uint8Array(this.size);
+  }
+
+  /** Give back the buffer under `chunk` (a view returned by `connReadable`). */
+  give(chunk: Uint8Array): void {
+    if (chunk.buffer.byteLength === this.size && this.#free.length < 8) {
+      this.#free.push(new Uint8Array(chunk.buffer as ArrayBuffer));
+    }
+  }
+}
+
+/**
+ * The bytes a connection receives as a ReadableStream, for `pipeThrough` a decoder: each chunk
+ * is a view of its own buffer from `pool`, valid until given back, and `tap` sees each chunk
+ * first. A read error errors the stream; end of stream closes it.
+ */
+export function connReadable(
+  conn: RtrConn,
+  tap?: WireTap,
+  pool: ChunkPool = new ChunkPool(),
+): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const buf = pool.take();
+      const n = await conn.read(buf);
+      if (n === null) {
+        pool.give(buf);
+        controller.close();
+        return;
+      }
+      const chunk = buf.subarray(0, n);
+      tap?.received(chunk, Date.now());
+      controller.enqueue(chunk);
+    },
+    cancel() {
+      try {
+        conn.close();
+      } catch { /* closed */ }
+    },
+  }, { highWaterMark: 0 });
+}
+
 /** Observes the bytes of a connection (raw dump, pcap). Methods must copy what they keep. */
 export interface WireTap {
   connected?(local: Deno.NetAddr, remote: Deno.NetAddr, time: number): void;
@@ -176,7 +232,14 @@ export function describeTarget(o: { host: string; port: number }): string {
 }
 
 /** Open a TCP or TLS connection; failures become one-line TransportErrors. */
-export async function connect(o: ConnectOptions): Promise<Deno.Conn> {
+export async function connect(o: ConnectOptions): Promise<RtrConn> {
+  return fromDenoConn(await connectDeno(o));
+}
+
+/** The default dialer: TCP or TLS as the options say. */
+export const dialTcpOrTls: Dialer = connect;
+
+async function connectDeno(o: ConnectOptions): Promise<Deno.Conn> {
   const target = describeTarget(o);
   const timeoutMs = o.timeoutMs ?? 30000;
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -80,16 +80,43 @@ Deno.test("syncOnce reconnects at the version an Error Report 4 names", async ()
   }
 });
 
-Deno.test("syncOnce steps down one version when the cache hangs up without answering", async () => {
+Deno.test("syncOnce steps down one version only after the cache hung up twice without answering", async () => {
   const cache = startFakeCache(async (c, i) => {
     const q = await c.readPdu();
-    if (i === 0) return; // close without a word
+    if (i < 2) return; // close without a word, twice at version 2
     eq(q, { type: 2, version: 1 });
     await c.write([{ type: 3, version: 1, sessionId: 5 }, eod(1, 1)]);
   });
   try {
-    const out = await syncOnce({ host: "127.0.0.1", port: cache.port, timeoutSec: 5 });
+    const notices: string[] = [];
+    const out = await syncOnce({
+      host: "127.0.0.1",
+      port: cache.port,
+      timeoutSec: 5,
+      notice: (l) => notices.push(l),
+    });
     eq(out.version, 1);
+    eq(out.downgradedFrom, 2);
+    eq(cache.received.map((qs) => qs.map((q) => q.version)), [[2], [2], [1]]);
+    eq(notices.length, 1);
+    assertIncludes(notices[0], "downgrading to version 1");
+  } finally {
+    await cache.stop();
+  }
+});
+
+Deno.test("syncOnce does not step down when a single hang-up is followed by an answer", async () => {
+  const cache = startFakeCache(async (c, i) => {
+    const q = await c.readPdu();
+    if (i === 0) return; // a cache restarting: one hang-up
+    eq(q, { type: 2, version: 2 });
+    await c.write([{ type: 3, version: 2, sessionId: 5 }, eod(2, 1)]);
+  });
+  try {
+    const out = await syncOnce({ host: "127.0.0.1", port: cache.port, timeoutSec: 5 });
+    eq(out.version, 2);
+    eq(out.downgradedFrom, undefined);
+    eq(cache.received.map((qs) => qs.map((q) => q.version)), [[2], [2]]);
   } finally {
     await cache.stop();
   }

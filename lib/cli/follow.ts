@@ -1,19 +1,22 @@
 /**
- * `rtr follow`: stay in sync with a cache (lib/follower.ts), stream every change as NDJSON on
- * stdout (flushed at each End of Data), keep the history in `--data-dir` (lib/store), print the
- * old client's stderr lines, and optionally serve Prometheus metrics.
+ * `rtr follow`: stay in sync with a cache (lib/follower.ts, RFC 8210 §6), stream every change as
+ * NDJSON on stdout (flushed at each End of Data, after the history is on disk), keep the history
+ * in `--data-dir` (lib/store), print the old client's stderr lines, and optionally serve
+ * Prometheus metrics.
  */
 import { follow, type FollowEvent } from "../follower.ts";
 import { RtrError, UsageError } from "../errors.ts";
 import { HistoryStore } from "../store/history_store.ts";
 import { syncLine, writeDiff } from "../formats/write.ts";
 import { diffCounts } from "../formats/ndjson.ts";
+import { ndjsonStream } from "../formats/ndjson_stream.ts";
+import type { TextSink } from "../io/mod.ts";
 import { tableCounts } from "../model/mod.ts";
 import { errorName } from "../wire/mod.ts";
 import type { ResumeState } from "../session/mod.ts";
 import type { WireTap } from "../transport.ts";
 import { errText } from "../transport.ts";
-import { flag, parseCommandArgs, splitHostPort, str } from "./args.ts";
+import { flag, parseCommandArgs, type Parsed, seconds, splitHostPort, str } from "./args.ts";
 import type { Command } from "./command.ts";
 import {
   cacheTarget,
@@ -23,7 +26,7 @@ import {
   startFromFlags,
 } from "./common.ts";
 import { createDumpTap } from "./dump.ts";
-import { stdoutSink, warn } from "./io.ts";
+import { warn } from "./io.ts";
 import { FollowMetrics, serveMetrics } from "./metrics.ts";
 
 const help = `Usage: rtr follow [HOST[:PORT]] [options]
@@ -37,6 +40,8 @@ table flushed when Expire passes without a successful sync. Stop with SIGINT or 
 
 Options:
 ${CONNECT_HELP}
+  --retry S         wait S seconds after a failed connect or query (default: the
+                    cache's Retry, 600 before the first sync), with ±10% jitter
   --data-dir DIR    keep the history here (default ./data): per-serial files in the old
                     rpki-rtr-client layout, routingtable.json, state.json; a restart
                     resumes with a Serial Query from the stored session and serial
@@ -49,7 +54,8 @@ ${CONNECT_HELP}
   -h, --help        show this help
 
 stderr carries the old client's lines (…: CONNECT host.port, …: SESSION s NEW SERIAL a->b,
-…: DUMP ROUTES: session_id=s serial=n announce=A/withdraw=W) and any warnings.
+…: DUMP ROUTES: session_id=s serial=n announce=A/withdraw=W), each Error Report once,
+every version downgrade, when the next connection attempt is due, and any warnings.
 
 Exit codes: 0 stopped by a signal; 1 the data dir cannot be used; 2 usage.
 `;
@@ -60,9 +66,249 @@ export function oldStamp(t: number): string {
   return `${d.slice(0, 10)}-${d.slice(11, 13)}${d.slice(14, 16)}${d.slice(17, 19)}`;
 }
 
+type Resume = ResumeState & { lastSuccess?: number };
+
+/** Open the data dir and read what a restart resumes from (none when stale or foreign). */
+async function openHistory(
+  p: Parsed,
+  source: string,
+  version: number,
+  startFrom: unknown,
+): Promise<{ store: HistoryStore | null; resume?: Resume }> {
+  if (flag(p, "no-history")) return { store: null };
+  const dir = str(p, "data-dir") ?? "./data";
+  let store: HistoryStore;
+  try {
+    store = await HistoryStore.open(dir, { create: true });
+  } catch (e) {
+    throw new RtrError(
+      `Cannot use data dir ${dir}: ${e instanceof RtrError ? e.message : errText(e)}`,
+    );
+  }
+  for (const n of store.notes ?? []) warn(`rtr: ${n}`);
+  const st = await store.readState();
+  if (!st || startFrom) return { store };
+  const lastSuccess = Date.parse(st.lastSuccess);
+  if (st.source !== source) {
+    warn(
+      `rtr: data dir holds a table from ${st.source}, not ${source}: starting with a Reset Query`,
+    );
+  } else if (Date.now() - lastSuccess >= st.expire * 1000) {
+    warn(
+      `rtr: stored table from ${st.lastSuccess} has expired (expire ${st.expire} s): starting with a Reset Query`,
+    );
+  } else if (st.version > version) {
+    warn(
+      `rtr: stored session is at version ${st.version}, above --protocol ${version}: starting with a Reset Query`,
+    );
+  } else {
+    const table = await store.loadCurrentTable();
+    if (!table) return { store };
+    if (flag(p, "verbose")) {
+      warn(
+        `rtr: resuming session ${st.sessionId} serial ${st.serial} (version ${st.version}) from ${dir}`,
+      );
+    }
+    return {
+      store,
+      resume: {
+        version: st.version,
+        sessionId: st.sessionId,
+        serial: st.serial,
+        table,
+        timers: { refresh: st.refresh, retry: st.retry, expire: st.expire },
+        lastSuccess,
+      },
+    };
+  }
+  return { store };
+}
+
+/** Turns follower events into records on stdout, history on disk, stderr lines and metrics. */
+export class FollowPrinter {
+  #connPdus = 0;
+  constructor(
+    readonly sink: TextSink,
+    readonly store: HistoryStore | null,
+    readonly metrics: FollowMetrics,
+    readonly source: string,
+    readonly target: { host: string; port: number },
+    readonly verbose: boolean,
+  ) {}
+
+  async #record(r: Record<string, unknown>): Promise<void> {
+    await this.sink.write(JSON.stringify({ type: r.type, source: this.source, ...r }) + "\n");
+    await this.sink.flush();
+  }
+
+  async on(ev: FollowEvent): Promise<void> {
+    const time = new Date(ev.time).toISOString();
+    const m = this.metrics;
+    switch (ev.kind) {
+      case "connected":
+        m.connected = true;
+        this.#connPdus = 0;
+        warn(`${oldStamp(ev.time)}: CONNECT ${this.target.host}.${this.target.port}`);
+        break;
+      case "commit":
+        await this.#commit(ev);
+        break;
+      case "cacheReset":
+        m.cacheResets++;
+        await this.#record({ type: "cacheReset", time });
+        if (this.verbose) warn(`rtr: cache answered Cache Reset; sending Reset Query`);
+        break;
+      case "notify":
+        if (this.verbose) warn(`rtr: Serial Notify: session ${ev.sessionId} serial ${ev.serial}`);
+        break;
+      case "disconnected": {
+        m.connected = false;
+        m.reconnects++;
+        await this.#record({
+          type: "disconnected",
+          reason: ev.reason,
+          retryIn: ev.retryInSec,
+          time,
+        });
+        const due = ev.retryInSec === 0
+          ? "reconnecting now"
+          : `reconnecting in ${ev.retryInSec} s (at ${new Date(ev.retryAt).toISOString()})`;
+        // An error already said on stderr is not said again.
+        warn(ev.afterError ? `rtr: ${due}` : `rtr: ${ev.reason}; ${due}`);
+        break;
+      }
+      case "error":
+        if (ev.code !== undefined) m.errors.set(ev.code, (m.errors.get(ev.code) ?? 0) + 1);
+        await this.#record({
+          type: "error",
+          code: ev.code,
+          name: ev.code !== undefined ? errorName(ev.code) : undefined,
+          message: ev.message,
+          fatal: ev.fatal,
+          time,
+        });
+        warn(`rtr: ${ev.message}`);
+        break;
+      case "expired": {
+        m.expiries++;
+        const c = tableCounts(ev.dropped);
+        if (this.store) await this.store.flush();
+        await this.#record({
+          type: "expired",
+          lastSuccess: new Date(ev.lastSuccess).toISOString(),
+          flushed: { vrps: c.vrps, routerKeys: c.routerKeys, aspas: c.aspas },
+          time,
+        });
+        m.records = { vrp_ipv4: 0, vrp_ipv6: 0, router_key: 0, aspa: 0 };
+        m.serial = null;
+        warn(
+          `rtr: no successful sync since ${
+            new Date(ev.lastSuccess).toISOString()
+          }: Expire passed, table flushed`,
+        );
+        break;
+      }
+      case "downgrade":
+        warn(`rtr: ${ev.message}`);
+        break;
+      case "warning":
+        warn(`rtr: warning: ${ev.message}`);
+        break;
+    }
+  }
+
+  async #commit(ev: Extract<FollowEvent, { kind: "commit" }>): Promise<void> {
+    const r = ev.result;
+    const counts = tableCounts(r.table);
+    const d = diffCounts(r.diff);
+    // History first: when the sync record appears, its serial is on disk (and state.json's
+    // lastSuccess moves on every End of Data, so a quiet healthy session never looks expired).
+    await this.store?.recordSync({
+      time: new Date(ev.time),
+      sessionId: r.sessionId,
+      version: r.version,
+      serial: r.serial,
+      previousSerial: r.previousSerial,
+      reset: r.reset,
+      diff: r.diff,
+      table: r.table,
+      timers: r.timers,
+      source: this.source,
+    });
+    await writeDiff(this.sink, r.diff);
+    await this.sink.write(
+      syncLine(
+        {
+          source: this.source,
+          version: r.version,
+          sessionId: r.sessionId,
+          serial: r.serial,
+          refresh: r.version > 0 ? r.timers.refresh : undefined,
+          retry: r.version > 0 ? r.timers.retry : undefined,
+          expire: r.version > 0 ? r.timers.expire : undefined,
+          generated: new Date(ev.time),
+          reset: r.reset,
+        },
+        counts,
+        {
+          previousSerial: r.previousSerial,
+          announced: d.announced,
+          withdrawn: d.withdrawn,
+          downgradedFrom: ev.downgradedFrom,
+        },
+      ) + "\n",
+    );
+    await this.sink.flush();
+    if (r.previousSerial !== r.serial || r.reset) {
+      warn(
+        `${oldStamp(ev.time)}: SESSION ${r.sessionId} NEW SERIAL ${
+          r.previousSerial ?? "none"
+        }->${r.serial}`,
+      );
+    }
+    warn(
+      `${
+        oldStamp(ev.time)
+      }: DUMP ROUTES: session_id=${r.sessionId} serial=${r.serial} announce=${d.announced}/withdraw=${d.withdrawn}`,
+    );
+    const m = this.metrics;
+    m.serial = r.serial;
+    m.sessionId = r.sessionId;
+    m.version = r.version;
+    m.records = {
+      vrp_ipv4: counts.vrpsIpv4,
+      vrp_ipv6: counts.vrpsIpv6,
+      router_key: counts.routerKeys,
+      aspa: counts.aspas,
+    };
+    m.lastSuccess = ev.time;
+    m.lastDurationMs = ev.durationMs;
+    m.pdus += ev.pdus - this.#connPdus;
+    this.#connPdus = ev.pdus;
+    m.syncs++;
+    if (r.reset) m.resets++;
+  }
+}
+
+/** The tap that counts received bytes for the metrics and feeds `--dump`. */
+async function metricsTap(metrics: FollowMetrics, dumpPath?: string): Promise<WireTap> {
+  const dump = dumpPath ? await createDumpTap(dumpPath, true) : undefined;
+  return {
+    received(bytes, time) {
+      metrics.bytes += bytes.length;
+      dump?.received(bytes, time);
+    },
+    sent: dump?.sent?.bind(dump),
+    connected: dump?.connected?.bind(dump),
+    closed: dump?.closed?.bind(dump),
+    finish: async () => await dump?.finish(),
+  };
+}
+
 async function run(args: string[]): Promise<number> {
   const p = parseCommandArgs("follow", args, {
     ...CONNECT_OPTIONS,
+    retry: { type: "string" },
     "data-dir": { type: "string" },
     "no-history": { type: "boolean" },
     serial: { type: "string" },
@@ -73,62 +319,13 @@ async function run(args: string[]): Promise<number> {
   const opts = cacheTarget("follow", p);
   const source = sourceName(opts);
   const startFrom = startFromFlags(p);
+  const retrySec = str(p, "retry") !== undefined ? seconds(p, "retry", 0) : undefined;
   const metricsAt = str(p, "metrics");
   const metricsAddr = metricsAt ? splitHostPort(metricsAt, 9847, 0) : undefined;
-  const verbose = flag(p, "verbose");
-  const noHistory = flag(p, "no-history");
-  if (noHistory && str(p, "data-dir")) {
+  if (flag(p, "no-history") && str(p, "data-dir")) {
     throw new UsageError("--no-history and --data-dir exclude each other");
   }
-
-  let store: HistoryStore | null = null;
-  let resume: (ResumeState & { lastSuccess?: number }) | undefined;
-  if (!noHistory) {
-    const dir = str(p, "data-dir") ?? "./data";
-    try {
-      store = await HistoryStore.open(dir, { create: true });
-    } catch (e) {
-      throw new RtrError(
-        `Cannot use data dir ${dir}: ${e instanceof RtrError ? e.message : errText(e)}`,
-      );
-    }
-    for (const n of store.notes ?? []) warn(`rtr: ${n}`);
-    const st = await store.readState();
-    if (st && !startFrom) {
-      const lastSuccess = Date.parse(st.lastSuccess);
-      const fresh = Date.now() - lastSuccess < st.expire * 1000;
-      if (st.source !== source) {
-        warn(
-          `rtr: data dir holds a table from ${st.source}, not ${source}: starting with a Reset Query`,
-        );
-      } else if (!fresh) {
-        warn(
-          `rtr: stored table from ${st.lastSuccess} has expired (expire ${st.expire} s): starting with a Reset Query`,
-        );
-      } else if (st.version > (opts.version ?? 2)) {
-        warn(
-          `rtr: stored session is at version ${st.version}, above --protocol ${opts.version}: starting with a Reset Query`,
-        );
-      } else {
-        const table = await store.loadCurrentTable();
-        if (table) {
-          resume = {
-            version: st.version,
-            sessionId: st.sessionId,
-            serial: st.serial,
-            table,
-            timers: { refresh: st.refresh, retry: st.retry, expire: st.expire },
-            lastSuccess,
-          };
-          if (verbose && resume) {
-            warn(
-              `rtr: resuming session ${st.sessionId} serial ${st.serial} (version ${st.version}) from ${dir}`,
-            );
-          }
-        }
-      }
-    }
-  }
+  const { store, resume } = await openHistory(p, source, opts.version ?? 2, startFrom);
 
   const ac = new AbortController();
   const stop = () => ac.abort();
@@ -146,177 +343,26 @@ async function run(args: string[]): Promise<number> {
     }
   }
 
-  const dumpPath = str(p, "dump");
-  const dump = dumpPath ? await createDumpTap(dumpPath, true) : undefined;
-  const tap: WireTap = {
-    received(bytes, time) {
-      metrics.bytes += bytes.length;
-      dump?.received(bytes, time);
-    },
-    sent: dump?.sent?.bind(dump),
-    connected: dump?.connected?.bind(dump),
-    closed: dump?.closed?.bind(dump),
-    finish: async () => await dump?.finish(),
-  };
-
-  const sink = stdoutSink();
-  let connPdus = 0;
-  const onEvent = async (ev: FollowEvent) => {
-    const time = new Date(ev.time).toISOString();
-    switch (ev.kind) {
-      case "connected":
-        metrics.connected = true;
-        connPdus = 0;
-        warn(`${oldStamp(ev.time)}: CONNECT ${ev.host}.${ev.port}`);
-        break;
-      case "commit": {
-        const r = ev.result;
-        const counts = tableCounts(r.table);
-        const d = diffCounts(r.diff);
-        await writeDiff(sink, r.diff);
-        await sink.write(
-          syncLine(
-            {
-              source,
-              version: r.version,
-              sessionId: r.sessionId,
-              serial: r.serial,
-              refresh: r.version > 0 ? r.timers.refresh : undefined,
-              retry: r.version > 0 ? r.timers.retry : undefined,
-              expire: r.version > 0 ? r.timers.expire : undefined,
-              generated: new Date(ev.time),
-              reset: r.reset,
-            },
-            counts,
-            { previousSerial: r.previousSerial, announced: d.announced, withdrawn: d.withdrawn },
-          ) + "\n",
-        );
-        await sink.flush();
-        // Every new serial is recorded, even one that changed nothing; a poll that found the
-        // same serial again adds nothing to the history.
-        if (store && (r.reset || r.previousSerial !== r.serial)) {
-          await store.recordSync({
-            time: new Date(ev.time),
-            sessionId: r.sessionId,
-            version: r.version,
-            serial: r.serial,
-            previousSerial: r.previousSerial,
-            reset: r.reset,
-            diff: r.diff,
-            table: r.table,
-            timers: r.timers,
-            source,
-          });
-        }
-        if (r.previousSerial !== r.serial || r.reset) {
-          warn(
-            `${oldStamp(ev.time)}: SESSION ${r.sessionId} NEW SERIAL ${
-              r.previousSerial ?? "none"
-            }->${r.serial}`,
-          );
-        }
-        warn(
-          `${
-            oldStamp(ev.time)
-          }: DUMP ROUTES: session_id=${r.sessionId} serial=${r.serial} announce=${d.announced}/withdraw=${d.withdrawn}`,
-        );
-        metrics.serial = r.serial;
-        metrics.sessionId = r.sessionId;
-        metrics.version = r.version;
-        metrics.records = {
-          vrp_ipv4: counts.vrpsIpv4,
-          vrp_ipv6: counts.vrpsIpv6,
-          router_key: counts.routerKeys,
-          aspa: counts.aspas,
-        };
-        metrics.lastSuccess = ev.time;
-        metrics.lastDurationMs = ev.durationMs;
-        metrics.pdus += ev.pdus - connPdus;
-        connPdus = ev.pdus;
-        metrics.syncs++;
-        if (r.reset) metrics.resets++;
-        break;
-      }
-      case "cacheReset":
-        metrics.cacheResets++;
-        await sink.write(JSON.stringify({ type: "cacheReset", source, time }) + "\n");
-        await sink.flush();
-        if (verbose) warn(`rtr: cache answered Cache Reset; sending Reset Query`);
-        break;
-      case "notify":
-        if (verbose) warn(`rtr: Serial Notify: session ${ev.sessionId} serial ${ev.serial}`);
-        break;
-      case "disconnected":
-        metrics.connected = false;
-        metrics.reconnects++;
-        await sink.write(
-          JSON.stringify({
-            type: "disconnected",
-            source,
-            reason: ev.reason,
-            retryIn: ev.retryInSec,
-            time,
-          }) + "\n",
-        );
-        await sink.flush();
-        warn(`rtr: ${ev.reason}; reconnecting in ${ev.retryInSec} s`);
-        break;
-      case "error":
-        if (ev.code !== undefined) {
-          metrics.errors.set(ev.code, (metrics.errors.get(ev.code) ?? 0) + 1);
-        }
-        await sink.write(
-          JSON.stringify({
-            type: "error",
-            source,
-            code: ev.code,
-            name: ev.code !== undefined ? errorName(ev.code) : undefined,
-            message: ev.message,
-            fatal: ev.fatal,
-            time,
-          }) + "\n",
-        );
-        await sink.flush();
-        warn(`rtr: ${ev.message}`);
-        break;
-      case "expired": {
-        metrics.expiries++;
-        const c = tableCounts(ev.dropped);
-        await sink.write(
-          JSON.stringify({
-            type: "expired",
-            source,
-            lastSuccess: new Date(ev.lastSuccess).toISOString(),
-            flushed: { vrps: c.vrps, routerKeys: c.routerKeys, aspas: c.aspas },
-            time,
-          }) + "\n",
-        );
-        await sink.flush();
-        if (store) await store.flush();
-        metrics.records = { vrp_ipv4: 0, vrp_ipv6: 0, router_key: 0, aspa: 0 };
-        metrics.serial = null;
-        warn(
-          `rtr: no successful sync since ${
-            new Date(ev.lastSuccess).toISOString()
-          }: Expire passed, table flushed`,
-        );
-        break;
-      }
-      case "warning":
-        warn(`rtr: warning: ${ev.message}`);
-        break;
-    }
-  };
-
+  const tap = await metricsTap(metrics, str(p, "dump"));
+  const out = ndjsonStream(Deno.stdout.writable);
+  const printer = new FollowPrinter(out.sink, store, metrics, source, opts, flag(p, "verbose"));
   try {
-    await follow({ ...opts, resume, startFrom, tap, signal: ac.signal, onEvent });
+    await follow({
+      ...opts,
+      retrySec,
+      resume,
+      startFrom,
+      tap,
+      signal: ac.signal,
+      onEvent: (ev) => printer.on(ev),
+    });
   } catch (e) {
     if (!(e instanceof Deno.errors.BrokenPipe)) throw e;
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, stop);
     ac.abort();
     await tap.finish();
-    await sink.flush().catch(() => {});
+    await out.close().catch(() => {});
   }
   return 0;
 }

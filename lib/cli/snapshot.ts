@@ -28,7 +28,8 @@ import {
   ttyProgress,
   verboseLog,
 } from "./common.ts";
-import { AtomicFile, stdoutSink, type TextSink, warn } from "./io.ts";
+import { AtomicFile, type TextSink, warn } from "./io.ts";
+import { ndjsonStream } from "../formats/ndjson_stream.ts";
 
 const help = `Usage: rtr snapshot [HOST[:PORT]] [options]
 
@@ -76,6 +77,8 @@ async function run(args: string[]): Promise<number> {
   const dump = str(p, "dump");
   const log = verboseLog(p);
   opts.log = log;
+  // Every version downgrade is said, verbose or not.
+  opts.notice = (line) => warn(`rtr: ${line}`);
   opts.onProgress = ttyProgress();
   let tap: WireTap | undefined;
   if (dump) tap = await createDumpTap(dump);
@@ -150,6 +153,7 @@ async function syncAndWrite(
           previousSerial: opts.startFrom.serial,
           announced: d.announced,
           withdrawn: d.withdrawn,
+          downgradedFrom: outcome.downgradedFrom,
         }) + "\n",
       );
     } else {
@@ -174,8 +178,8 @@ export interface Output {
 /** Open `-o FILE` (its temporary name, at once, so a bad path fails before any work) or stdout. */
 export async function openOutput(output: string | undefined): Promise<Output> {
   if (output === undefined || output === "-") {
-    const sink = stdoutSink();
-    return { sink, commit: () => sink.flush(), abort: () => sink.flush().catch(() => {}) };
+    const out = ndjsonStream(Deno.stdout.writable);
+    return { sink: out.sink, commit: () => out.close(), abort: () => out.close().catch(() => {}) };
   }
   try {
     const f = await AtomicFile.create(output);

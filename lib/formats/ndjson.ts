@@ -47,6 +47,8 @@ export interface SyncExtra {
   /** Records announced / withdrawn by this sync (default: the whole table / 0). */
   announced?: number;
   withdrawn?: number;
+  /** The version negotiation started from, when this sync followed a downgrade. */
+  downgradedFrom?: number;
 }
 
 /**
@@ -60,6 +62,7 @@ export function syncLine(meta: TableMeta, counts: TableCounts, extra: SyncExtra 
   if (extra.previousSerial !== undefined) r.previousSerial = extra.previousSerial;
   if (meta.sessionId !== undefined) r.sessionId = meta.sessionId;
   if (meta.version !== undefined) r.version = meta.version;
+  if (extra.downgradedFrom !== undefined) r.downgradedFrom = extra.downgradedFrom;
   r.reset = meta.reset ?? true;
   r.announced = extra.announced ?? counts.vrps + counts.routerKeys + counts.aspas;
   r.withdrawn = extra.withdrawn ?? 0;

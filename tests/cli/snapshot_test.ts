@@ -263,3 +263,38 @@ Deno.test("snapshot --serial answered by Cache Reset says so and exits 1", async
     await cache.stop();
   }
 });
+
+Deno.test("snapshot says every version downgrade on stderr and records it in the sync record", async () => {
+  const cache = startFakeCache(async (c, i) => {
+    const q = await c.readPdu();
+    if (i === 0) {
+      eq(q, { type: 1, version: 2, sessionId: 4660, serial: 5 });
+      await c.write([{
+        type: 10,
+        version: 1,
+        errorCode: 4,
+        pdu: new Uint8Array(0),
+        text: "only up to v1",
+      }]);
+      return;
+    }
+    eq(q, { type: 1, version: 1, sessionId: 4660, serial: 5 });
+    await c.write(response(1, 4660, 6, samplePrefixes(1)));
+  });
+  try {
+    const r = await runRtr([
+      "snapshot",
+      `127.0.0.1:${cache.port}`,
+      "--serial",
+      "5",
+      "--session",
+      "4660",
+    ]);
+    eq(r.code, 0, r.stderr);
+    assertIncludes(r.stderr, "downgrading to version 1");
+    const sync = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+    eq([sync.type, sync.version, sync.downgradedFrom], ["sync", 1, 2]);
+  } finally {
+    await cache.stop();
+  }
+});

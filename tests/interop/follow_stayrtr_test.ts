@@ -35,11 +35,17 @@ async function writeCache(path: string, roas: Roa[]) {
   await Deno.rename(`${path}.tmp`, path);
 }
 
+/**
+ * The per-serial files of a data dir, oldest first. Only real serial files: a write in progress
+ * (a dot-named temporary file) would sort first and is not part of the history.
+ */
 async function files(dir: string): Promise<string[]> {
   const out: string[] = [];
   for await (const m of Deno.readDir(dir)) {
     if (m.isDirectory && /^\d{4}-\d{2}$/.test(m.name)) {
-      for await (const f of Deno.readDir(`${dir}/${m.name}`)) out.push(`${m.name}/${f.name}`);
+      for await (const f of Deno.readDir(`${dir}/${m.name}`)) {
+        if (/^\d{4}-\d{2}-\d{2}-\d{6}\.routes\./.test(f.name)) out.push(`${m.name}/${f.name}`);
+      }
     }
   }
   return out.sort();
