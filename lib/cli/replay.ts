@@ -26,11 +26,14 @@ const HELP = `Usage: rtr replay FILE… [options]
 
 Decode RTR sessions from captures: raw dumps (rtr --dump, the old client's raw-data.bin),
 pcap (either byte order, µs or ns) and pcapng, gzip-compressed or not ("-" reads stdin).
-TCP connections on ports ${DEFAULT_RTR_PORTS.join(", ")} (and any --port) are reassembled in
-both directions; every PDU becomes one NDJSON record on stdout.
+TCP connections are reassembled in both directions; every PDU becomes one NDJSON record on
+stdout. RTR is found on any port by its first PDU (a Reset or Serial Query from the router; a
+Cache Response, Cache Reset, Serial Notify or Error Report from the cache); connections on
+ports ${DEFAULT_RTR_PORTS.join(", ")} and any --port are always decoded (also when the capture
+starts in the middle of a session).
 
 Options:
-      --port N       also decode TCP port N as RTR (repeatable)
+      --port N       always decode TCP port N as RTR (repeatable)
       --table        apply each stream as a router would and print the resulting table
       --format F     table format with --table: json (default), ndjson, csv, openbgpd, bird
       --check        print what a strict router would flag as "violation" records; exit 1 if any
@@ -40,8 +43,8 @@ Records: {"type":"pdu",…} per PDU, {"type":"malformed",…} for bytes that are
 (errorCode is the RFC code a router would send), {"type":"gap",…} for bytes missing from the
 capture, {"type":"damaged",…} when the capture file itself is broken.
 
-Exit codes: 0 ok (also with malformed data); 1 --check found violations, or a file cannot be
-opened; 2 usage.
+Exit codes: 0 ok (also with malformed data); 1 --check found violations, a file held no RTR
+stream ("no RTR stream found" on stderr), or a file cannot be opened; 2 usage.
 `;
 
 interface Input {
@@ -158,8 +161,17 @@ async function run(args: string[]): Promise<number> {
   }
 }
 
+/** Say which inputs held no RTR at all; true when one did not (exit 1). */
+function nothingFound(empty: string[], inputs: Input[]): boolean {
+  if (empty.length === 0) return false;
+  if (inputs.length === 1) warn("rtr replay: no RTR stream found");
+  else for (const name of empty) warn(`rtr replay: ${name}: no RTR stream found`);
+  return true;
+}
+
 async function replayRecords(inputs: Input[], portList: number[], sink: TextSink): Promise<number> {
   const rec = new RecordCollector({ withFile: inputs.length > 1 });
+  const empty: string[] = [];
   for (const input of inputs) {
     const summary = await readCapture(input.stream, rec, {
       ports: portList,
@@ -178,11 +190,12 @@ async function replayRecords(inputs: Input[], portList: number[], sink: TextSink
         `rtr replay: ${input.name}: ${summary.fault.message} (at offset ${summary.fault.offset})`,
       );
     }
+    if (!summary.found) empty.push(input.name);
     await sink.flush();
     await writeAll(rec.view());
     rec.reset();
   }
-  return 0;
+  return nothingFound(empty, inputs) ? 1 : 0;
 }
 
 async function replayCheck(inputs: Input[], portList: number[], sink: TextSink): Promise<number> {
@@ -200,12 +213,14 @@ async function replayCheck(inputs: Input[], portList: number[], sink: TextSink):
   const drain = async () => {
     if (lines.length > 0) await sink.write(lines.splice(0).join(""));
   };
+  const empty: string[] = [];
   for (const input of inputs) {
     const summary = await readCapture(input.stream, handler, {
       ports: portList,
       file: input.name,
       drain,
     });
+    if (!summary.found) empty.push(input.name);
     if (summary.fault) {
       await sink.write(
         damagedLine(input.name, summary.format, summary.fault.offset, summary.fault.message),
@@ -216,11 +231,12 @@ async function replayCheck(inputs: Input[], portList: number[], sink: TextSink):
     }
   }
   await drain();
+  const none = nothingFound(empty, inputs);
   if (checker.count > 0) {
     warn(`rtr replay: ${checker.count} protocol violation${checker.count === 1 ? "" : "s"}`);
     return 1;
   }
-  return 0;
+  return none ? 1 : 0;
 }
 
 async function replayTables(
@@ -230,8 +246,10 @@ async function replayTables(
   format: OutputFormat,
 ): Promise<number> {
   const rep = new TableReplayer();
+  const empty: string[] = [];
   for (const input of inputs) {
     const summary = await readCapture(input.stream, rep, { ports: portList, file: input.name });
+    if (!summary.found) empty.push(input.name);
     if (summary.fault) {
       warn(
         `rtr replay: ${input.name}: ${summary.fault.message} (at offset ${summary.fault.offset})`,
@@ -239,7 +257,7 @@ async function replayTables(
     }
   }
   const results = rep.results();
-  if (results.length === 0) warn("rtr replay: no RTR stream found");
+  const none = nothingFound(empty, inputs);
   for (const r of results) {
     for (const n of r.notes) warn(`rtr replay: ${r.source}: ${n}`);
     if (r.gapBytes > 0) {
@@ -263,7 +281,7 @@ async function replayTables(
       reset: r.reset,
     });
   }
-  return 0;
+  return none ? 1 : 0;
 }
 
 async function writeAll(b: Uint8Array): Promise<void> {
