@@ -225,7 +225,14 @@ export async function generateTable(o: GenOptions): Promise<GenTable> {
   const aspas: GenTable["aspas"] = [];
   const customers = new Set<number>();
   const big = origins.slice(0, Math.max(1, Math.min(40, nAsns)));
-  for (let i = 0; i < (o.aspas ?? 0) && customers.size < nAsns; i++) {
+  if ((o.aspas ?? 0) > nAsns) {
+    throw new RangeError(
+      `Cannot make ${o.aspas} ASPA records: ${o.count} VRPs have only ${nAsns} origin ASes to be customers`,
+    );
+  }
+  // Draw until there are as many distinct customers as asked: a customer drawn twice does not
+  // count.
+  while (aspas.length < (o.aspas ?? 0) && customers.size < nAsns) {
     const c = origins[int(nAsns)].asn;
     if (customers.has(c)) continue;
     customers.add(c);
@@ -293,13 +300,20 @@ if (import.meta.main) {
       output: { type: "string", short: "o" },
     },
   });
-  const t = await generateTable({
-    count: Number(values.count),
-    seed: Number(values.seed),
-    routerKeys: Number(values.keys),
-    aspas: Number(values.aspa),
-    buildtime: values.buildtime,
-  });
+  let t: GenTable;
+  try {
+    t = await generateTable({
+      count: Number(values.count),
+      seed: Number(values.seed),
+      routerKeys: Number(values.keys),
+      aspas: Number(values.aspa),
+      buildtime: values.buildtime,
+    });
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    console.error(`gen_table: ${e.message}`);
+    Deno.exit(2);
+  }
   const text = tableJson(t);
   if (values.output) await Deno.writeTextFile(values.output, text);
   else await Deno.stdout.write(new TextEncoder().encode(text));
