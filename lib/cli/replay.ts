@@ -18,6 +18,7 @@ import {
   violationLine,
 } from "../capture/mod.ts";
 import { OUTPUT_FORMATS, type OutputFormat, writeTable } from "../formats/write.ts";
+import { parseRouterVersions, type RouterWriteOptions } from "../formats/router_version.ts";
 import type { Command } from "./command.ts";
 import { flag, parseCommandArgs, type Parsed } from "./args.ts";
 import { stdoutSink, type TextSink, warn } from "./io.ts";
@@ -36,6 +37,10 @@ Options:
       --port N       always decode TCP port N as RTR (repeatable)
       --table        apply each stream as a router would and print the resulting table
       --format F     table format with --table: json (default), ndjson, csv, openbgpd, bird
+      --router-version R
+                     with --format bird / openbgpd: the release to write for, e.g. bird=2.16
+                     or openbgpd=8 (they read ASPA); default: BIRD 2.0 / OpenBGPD 7, ASPA
+                     left out with a comment
       --check        print what a strict router would flag as "violation" records; exit 1 if any
   -h, --help         show this help
 
@@ -124,6 +129,7 @@ async function run(args: string[]): Promise<number> {
     table: { type: "boolean" },
     check: { type: "boolean" },
     format: { type: "string" },
+    "router-version": { type: "string", multiple: true },
   });
   if (p.positionals.length === 0) {
     throw new UsageError("Missing FILE (see 'rtr replay --help')");
@@ -141,6 +147,13 @@ async function run(args: string[]): Promise<number> {
       `--format must be one of ${OUTPUT_FORMATS.join(", ")}, got ${JSON.stringify(format)}`,
     );
   }
+  const rv = p.values["router-version"];
+  const routerOpts: RouterWriteOptions = {
+    routers: parseRouterVersions(Array.isArray(rv) ? rv.map(String) : []),
+  };
+  if (rv !== undefined && format !== "bird" && format !== "openbgpd") {
+    throw new UsageError("--router-version only applies with --format bird or openbgpd");
+  }
   const sink = stdoutSink();
   const files = p.positionals;
   // Open every file first: an unreadable one is a clear error before any output.
@@ -152,7 +165,7 @@ async function run(args: string[]): Promise<number> {
     throw e;
   }
   try {
-    if (table) return await replayTables(inputs, portList, sink, format);
+    if (table) return await replayTables(inputs, portList, sink, format, routerOpts);
     if (check) return await replayCheck(inputs, portList, sink);
     return await replayRecords(inputs, portList, sink);
   } finally {
@@ -244,6 +257,7 @@ async function replayTables(
   portList: number[],
   sink: TextSink,
   format: OutputFormat,
+  routerOpts: RouterWriteOptions,
 ): Promise<number> {
   const rep = new TableReplayer();
   const empty: string[] = [];
@@ -279,7 +293,7 @@ async function replayTables(
       expire: r.timers?.expire,
       generated: r.committedAt ?? new Date(),
       reset: r.reset,
-    });
+    }, routerOpts);
   }
   return none ? 1 : 0;
 }

@@ -261,6 +261,53 @@ function onPort(port: number, router: Pdu[], cache: Pdu[]): Uint8Array {
   return file;
 }
 
+Deno.test("rtr replay --table --router-version writes ASPA for BIRD 2.16 / OpenBGPD 8 only", async () => {
+  const aspa = response(2, 9, 1, [
+    v4("192.0.2.0/24", 64496, { version: 2 }),
+    { type: 11, version: 2, flags: 1, customer: 64500, providers: [64501] },
+  ]);
+  await withFiles({ "a.pcap": pcap([[[{ type: 2, version: 2 }], aspa]]) }, async (dir) => {
+    const f = `${dir}/a.pcap`;
+    const bird = await runRtr(["replay", "--table", "--format", "bird", f]);
+    eq(bird.code, 0, bird.stderr);
+    assertIncludes(bird.stdout, "# 1 ASPA record(s) left out");
+    assertOk(!bird.stdout.includes("route aspa"));
+    const b216 = await runRtr([
+      "replay",
+      "--table",
+      "--format",
+      "bird",
+      "--router-version",
+      "bird=2.16",
+      f,
+    ]);
+    assertIncludes(b216.stdout, "\troute aspa 64500 providers 64501;");
+    const bgpd = await runRtr(["replay", "--table", "--format", "openbgpd", f]);
+    assertOk(!bgpd.stdout.includes("customer-as"));
+    const b8 = await runRtr([
+      "replay",
+      "--table",
+      "--format",
+      "openbgpd",
+      "--router-version",
+      "openbgpd=8",
+      f,
+    ]);
+    assertIncludes(b8.stdout, "\tcustomer-as 64500 provider-as { 64501 }");
+    const bad = await runRtr([
+      "replay",
+      "--table",
+      "--format",
+      "csv",
+      "--router-version",
+      "bird=2.16",
+      f,
+    ]);
+    eq(bad.code, 2);
+    eq(oneLine(bad.stderr), "rtr: --router-version only applies with --format bird or openbgpd");
+  });
+});
+
 Deno.test("rtr replay finds RTR on a port it has never seen, in every mode", async () => {
   const file = onPort(42820, [{ type: 2, version: 1 }], RESET);
   await withFiles({ "x.pcap": file }, async (dir) => {
