@@ -1,6 +1,6 @@
 /**
  * Deterministic generator of a realistic-looking RPKI table (VRPs, BGPsec router keys, ASPA) as
- * rpki-client JSON (formats.md §1), with ASPA also under StayRTR 0.5.1's
+ * rpki-client JSON, with ASPA also under StayRTR 0.5.1's
  * `provider_authorizations` so that StayRTR can serve the same file. The same seed and counts
  * give byte-identical output.
  *

@@ -1,6 +1,6 @@
 /**
  * `rtr diff A B`: the net change from A to B, where each side is a serial recorded in the
- * history directory (formats.md §5, lib/store/), a table file in any dialect (formats.md §1–3),
+ * history directory (lib/store/), a table file in any dialect `rtr` reads (lib/formats/read.ts),
  * or a cache `HOST:PORT` synced on the spot. VRPs compare by (prefix, maxLength, ASN) (RFC 6811),
  * router keys by SKI case-insensitively, ASN and key (RFC 8210 §5.10), ASPA by customer and
  * provider set (8210bis §5.12). Exit codes follow diff(1): 0 same, 1 different, 2 trouble.

@@ -1,5 +1,5 @@
 /**
- * `rtr show`: the original Python client's `rtr_show` table (formats.md §5) over any table
+ * `rtr show`: the original Python client's `rtr_show` table over any table
  * source: for each prefix a header `ROUTE ROA MaxLen ASN` and one row per VRP with exactly that
  * prefix, or (`-l`) with that prefix or a more specific one, printed with `%-16s %-16s %6s %s`.
  * MaxLen is blank when it equals the VRP's prefix length, `/N` otherwise. `--asn` and `--prefix`

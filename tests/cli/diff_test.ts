@@ -57,7 +57,7 @@ const A_TO_B = [
   '{"type":"aspa","action":"announce","customer_asid":64500,"providers":[64501,64502]}',
 ];
 
-/** The same table in the dialects of formats.md §1–4. */
+/** The same table in the dialects rtr reads. */
 const DIALECTS: Record<string, (s: Spec) => string> = {
   "rpki-client.json": (s) =>
     JSON.stringify({

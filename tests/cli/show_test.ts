@@ -1,4 +1,4 @@
-/** CLI contract of `rtr show`: the old rtr_show table (formats.md §5), exit codes. */
+/** CLI contract of `rtr show`: the old rtr_show table, filters, exit codes. */
 import assert from "node:assert/strict";
 import { runRtr, stayRtrJson } from "../helpers/peers.ts";
 
