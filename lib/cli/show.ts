@@ -30,8 +30,8 @@ MaxLen is blank when the VRP's maxLength equals its prefix length. Without PREFI
 
 Options:
   -l, --long        also show VRPs more specific than PREFIX
-      --asn N       only VRPs with origin AS N (repeatable: any of them)
-      --prefix P    only VRPs with prefix P exactly; P+ for P and every more specific
+  --asn N           only VRPs with origin AS N (repeatable: any of them)
+  --prefix P        only VRPs with prefix P exactly; P+ for P and every more specific
                     prefix (repeatable: any of them)
 ${SOURCE_HELP}
   -h, --help        show this help
