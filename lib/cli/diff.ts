@@ -204,7 +204,9 @@ async function compute(
   }
   // Two caches are synced at the same time, so that they are compared at the same moment.
   const [ra, rb] = await Promise.all([resolveTable(a, o, cache), resolveTable(b, o, cache)]);
-  const onlyVrps = o.filter.types?.length === 1 && o.filter.types[0] === "vrp";
+  // Nothing to warn about when only VRPs are compared (--only vrp, or a prefix filter).
+  const onlyVrps = (o.filter.types?.length === 1 && o.filter.types[0] === "vrp") ||
+    (o.filter.prefixes?.length ?? 0) > 0;
   for (const [x, y] of [[ra, rb], [rb, ra]]) {
     if (
       !onlyVrps && x.vrpsOnly && !y.vrpsOnly && (y.table.routerKeys.length || y.table.aspas.length)

@@ -194,7 +194,7 @@ Deno.test("rtr diff --only vrp says a VRP-only file and a full table agree on th
   try {
     await writeDialects(dir);
     const csv = `${dir}/a.rpki-client.csv`, full = `${dir}/a.rpki-client.json`;
-    for (const only of [["--only", "vrp"], ["--type", "vrp"]]) {
+    for (const only of [["--only", "vrp"], ["--type", "vrp"], ["--prefix", "0.0.0.0/0+"]]) {
       const r = await runRtr(["diff", csv, full, ...only]);
       assert.deepEqual([r.code, r.stdout, r.stderr], [0, "", ""], `${only}`);
     }
