@@ -221,7 +221,8 @@ export class FlowTable {
       const dstEp = endpoint(seg.family, dstText, seg.dstPort);
       const routerEp = srcIsRouter ? src : dstEp;
       const cacheEp = srcIsRouter ? dstEp : src;
-      const probing = !this.#ports.has(seg.srcPort) && !this.#ports.has(seg.dstPort);
+      const probing = this.#detect && !this.#ports.has(seg.srcPort) &&
+        !this.#ports.has(seg.dstPort);
       const info: RtrConnection = {
         id: probing ? 0 : this.#next++,
         flow: `${routerEp}>${cacheEp}`,
