@@ -1,6 +1,6 @@
 /**
  * Deterministic generator of a realistic-looking RPKI table (VRPs, BGPsec router keys, ASPA) as
- * rpki-client JSON (formats.md §1), with ASPA also under StayRTR 0.5.1's
+ * rpki-client JSON, with ASPA also under StayRTR 0.5.1's
  * `provider_authorizations` so that StayRTR can serve the same file. The same seed and counts
  * give byte-identical output.
  *
@@ -225,7 +225,9 @@ export async function generateTable(o: GenOptions): Promise<GenTable> {
   const aspas: GenTable["aspas"] = [];
   const customers = new Set<number>();
   const big = origins.slice(0, Math.max(1, Math.min(40, nAsns)));
-  for (let i = 0; i < (o.aspas ?? 0) && customers.size < nAsns; i++) {
+  // Draw until there are as many distinct customers as asked (at most one per origin AS): a
+  // customer drawn twice does not count.
+  while (aspas.length < (o.aspas ?? 0) && customers.size < nAsns) {
     const c = origins[int(nAsns)].asn;
     if (customers.has(c)) continue;
     customers.add(c);
@@ -300,6 +302,12 @@ if (import.meta.main) {
     aspas: Number(values.aspa),
     buildtime: values.buildtime,
   });
+  if (t.aspas.length < Number(values.aspa)) {
+    console.error(
+      `gen_table: cannot make ${values.aspa} ASPA records: ${values.count} VRPs have only ${t.aspas.length} origin ASes to be customers (raise --count)`,
+    );
+    Deno.exit(2);
+  }
   const text = tableJson(t);
   if (values.output) await Deno.writeTextFile(values.output, text);
   else await Deno.stdout.write(new TextEncoder().encode(text));

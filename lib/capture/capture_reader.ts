@@ -17,8 +17,10 @@ export type InputFormat = "pcap" | "pcapng" | "raw";
 
 /** Options of readCapture. */
 export interface ReadCaptureOptions {
-  /** TCP ports that carry RTR (default DEFAULT_RTR_PORTS). */
+  /** TCP ports always taken as RTR (default DEFAULT_RTR_PORTS). */
   ports?: Iterable<number>;
+  /** Also find RTR on other ports by its content (default true). */
+  detect?: boolean;
   /** Name of the input, for records and messages. */
   file?: string;
   /** Called after each chunk has been processed (to write out what the handler collected). */
@@ -34,6 +36,8 @@ export interface CaptureSummary {
   packets: number;
   /** RTR connections found (1 for raw input). */
   connections: number;
+  /** True when the input held RTR: a connection taken as RTR, or a raw dump with a PDU. */
+  found: boolean;
   /** Bytes read after decompression. */
   bytes: number;
   /** Why reading stopped early or the file ended badly, if it did. */
@@ -135,6 +139,7 @@ export async function readCapture(
         gzip,
         packets: 0,
         connections: 0,
+        found: false,
         bytes: 0,
         fault: { offset: 0, message: `Cannot decompress gzip input: ${errText(e)}` },
       };
@@ -147,6 +152,7 @@ export async function readCapture(
     gzip,
     packets: 0,
     connections: 0,
+    found: false,
     bytes: 0,
     fault: null,
   };
@@ -170,10 +176,11 @@ export async function readCapture(
     finish = () => {
       scanner.end();
       handler.connectionEnd?.(stream.connection);
+      summary.found = scanner.pdus > 0;
       return null;
     };
   } else {
-    const table = new FlowTable(handler, file, opts.ports ?? DEFAULT_RTR_PORTS);
+    const table = new FlowTable(handler, file, opts.ports ?? DEFAULT_RTR_PORTS, opts.detect);
     const wanted = table.wanted;
     const container: CaptureReader = format === "pcap" ? new PcapReader() : new PcapngReader();
     const onPacket = (p: Packet) => {
@@ -186,6 +193,7 @@ export async function readCapture(
       const fault = container.end();
       table.finish();
       summary.connections = table.connections;
+      summary.found = table.connections > 0;
       return fault;
     };
   }

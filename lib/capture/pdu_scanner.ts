@@ -1,5 +1,5 @@
 /**
- * Tolerant RTR framing for captures (protocol.md §1.1): like the wire framer it cuts PDUs by
+ * Tolerant RTR framing for captures (RFC 8210 §5, 8210bis §5): like the wire framer it cuts PDUs by
  * their Length, but a malformed PDU does not stop it. A PDU whose header is sound but whose body
  * is not becomes a malformed record and framing goes on after it; a header that cannot be
  * trusted (unknown version or type, a length the type cannot have) or a gap in the capture

@@ -52,7 +52,11 @@ interface PairState {
 }
 
 function toDate(t: Timestamp | null): Date | null {
-  return t ? new Date(t.sec * 1000 + Math.floor(t.nsec / 1e6)) : null;
+  if (!t) return null;
+  // Years 0000..9999 only, as the records' times (timestamp.ts): a corrupt or odd capture time
+  // must not make an invalid Date (toISOString throws).
+  const ms = t.sec * 1000 + Math.floor(t.nsec / 1e6);
+  return new Date(Number.isNaN(ms) ? 0 : Math.min(Math.max(ms, -62167219200000), 253402300799000));
 }
 
 /** A CaptureHandler that rebuilds the table of every stream. */

@@ -42,6 +42,8 @@ export class TcpReassembler {
   /** Next expected stream offset. */
   #next = 0;
   #held: Held[] = [];
+  /** Segments being delivered (see #run). */
+  #stack: { h: Held; before: number }[] = [];
   #heldBytes = 0;
   /** Highest stream offset any segment reached (including missing bytes). */
   #seen = 0;
@@ -128,54 +130,107 @@ export class TcpReassembler {
 
   /**
    * Deliver a segment that starts at or before the expected offset. Bytes that a held segment
-   * already covers are taken from the held one (it was captured first).
+   * already covers are taken from the held one (it was captured first). Iterative: a held
+   * segment starting inside the one being delivered goes on an explicit stack, so thousands of
+   * held segments released at once cannot overflow the call stack.
    */
   #deliver(off: number, data: Uint8Array, missing: number): void {
-    const held = this.#held;
-    const end = off + data.length;
     // Bytes before the expected offset were delivered already.
     this.duplicateBytes += Math.min(Math.max(this.#next - off, 0), data.length);
-    while (this.#next < end) {
+    if (this.#held.length === 0) {
+      // Common case: nothing held back, no bookkeeping.
       const from = this.#next - off;
-      let to = data.length;
-      if (held.length > 0 && held[0].off < end) to = Math.max(from, held[0].off - off);
-      if (to > from) {
+      if (data.length > from) {
         const at = this.#next;
-        this.#next = off + to;
-        this.#sink.data(from > 0 || to < data.length ? data.subarray(from, to) : data, at);
+        this.#next = off + data.length;
+        this.#sink.data(from > 0 ? data.subarray(from) : data, at);
       }
-      if (to === data.length) break;
-      // A held segment starts inside this one: it goes first, then whatever is left of this.
-      const before = this.#next;
-      this.#drainOne();
-      this.duplicateBytes += Math.min(this.#next, end) - before;
+      this.#tail(off + data.length, missing);
+      return;
     }
-    if (missing > 0) {
-      const stop = end + missing;
-      if (stop > this.#next) {
-        const n = stop - this.#next;
-        const at = this.#next;
-        this.#next = stop;
-        this.gapBytes += n;
-        this.#sink.gap(at, n);
-      }
-    }
-    this.#drain();
+    this.#stack.push({ h: { off, data, missing }, before: -1 });
+    this.#run();
   }
 
-  /** Deliver the first held segment if it starts at or before the expected offset. */
-  #drainOne(): boolean {
+  /** Report the bytes announced after a segment's data but not captured. */
+  #tail(end: number, missing: number): void {
+    if (missing === 0) return;
+    const stop = end + missing;
+    if (stop > this.#next) {
+      const n = stop - this.#next;
+      const at = this.#next;
+      this.#next = stop;
+      this.gapBytes += n;
+      this.#sink.gap(at, n);
+    }
+  }
+
+  /**
+   * Work through the delivery stack: the top frame delivers its bytes up to the next held
+   * segment that starts inside it; that one is pushed and goes first; a finished frame reports
+   * its missing tail and lets every held segment now in order follow.
+   */
+  #run(): void {
     const held = this.#held;
-    if (held.length === 0 || held[0].off > this.#next) return false;
-    const h = held.shift()!;
-    this.#heldBytes -= h.data.length;
-    if (h.off + h.data.length + h.missing > this.#next) this.#deliver(h.off, h.data, h.missing);
-    else this.duplicateBytes += h.data.length;
-    return true;
+    const st = this.#stack;
+    if (st.length === 0 && !this.#pushDrainable()) return;
+    while (st.length > 0) {
+      const f = st[st.length - 1];
+      const { off, data } = f.h;
+      const end = off + data.length;
+      if (f.before >= 0) {
+        // Back from a held segment that started inside this one: its bytes replaced ours.
+        this.duplicateBytes += Math.min(this.#next, end) - f.before;
+        f.before = -1;
+      }
+      let pushed = false;
+      while (this.#next < end) {
+        const from = this.#next - off;
+        let to = data.length;
+        if (held.length > 0 && held[0].off < end) to = Math.max(from, held[0].off - off);
+        if (to > from) {
+          const at = this.#next;
+          this.#next = off + to;
+          this.#sink.data(from > 0 || to < data.length ? data.subarray(from, to) : data, at);
+        }
+        if (to === data.length) break;
+        // A held segment starts inside this one: it goes first, then whatever is left of this.
+        const h = held.shift()!;
+        this.#heldBytes -= h.data.length;
+        if (h.off + h.data.length + h.missing > this.#next) {
+          f.before = this.#next;
+          this.duplicateBytes += Math.min(Math.max(this.#next - h.off, 0), h.data.length);
+          st.push({ h, before: -1 });
+          pushed = true;
+          break;
+        }
+        this.duplicateBytes += h.data.length;
+      }
+      if (pushed) continue;
+      st.pop();
+      this.#tail(end, f.h.missing);
+      this.#pushDrainable();
+    }
+  }
+
+  /** Push the first held segment that is now in order (dropping fully covered ones). */
+  #pushDrainable(): boolean {
+    const held = this.#held;
+    while (held.length > 0 && held[0].off <= this.#next) {
+      const h = held.shift()!;
+      this.#heldBytes -= h.data.length;
+      if (h.off + h.data.length + h.missing > this.#next) {
+        this.duplicateBytes += Math.min(Math.max(this.#next - h.off, 0), h.data.length);
+        this.#stack.push({ h, before: -1 });
+        return true;
+      }
+      this.duplicateBytes += h.data.length;
+    }
+    return false;
   }
 
   #drain(): void {
-    while (this.#drainOne()) { /* deliver everything now in order */ }
+    this.#run();
   }
 
   /** Declare the hole before the first held segment missing and go on from there. */

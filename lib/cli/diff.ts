@@ -1,6 +1,6 @@
 /**
  * `rtr diff A B`: the net change from A to B, where each side is a serial recorded in the
- * history directory (formats.md §5, lib/store/), a table file in any dialect (formats.md §1–3),
+ * history directory (lib/store/), a table file in any dialect `rtr` reads (lib/formats/read.ts),
  * or a cache `HOST:PORT` synced on the spot. VRPs compare by (prefix, maxLength, ASN) (RFC 6811),
  * router keys by SKI case-insensitively, ASN and key (RFC 8210 §5.10), ASPA by customer and
  * provider set (8210bis §5.12). Exit codes follow diff(1): 0 same, 1 different, 2 trouble.
@@ -26,6 +26,8 @@ import { syncOnce, type SyncOptions } from "../client.ts";
 import { HistoryStore } from "../store/history_store.ts";
 import { diffSerials, tableAtSerial } from "../store/history_diff.ts";
 import { exactDiff, netDiff } from "../store/delta.ts";
+import { filterDiff, filterIsEmpty, type PayloadFilter } from "../model/filter.ts";
+import { FILTER_OPTIONS, parseFilter } from "./filter_options.ts";
 
 const HELP = `Usage: rtr diff A B [options]
 
@@ -43,7 +45,15 @@ Options:
   --data-dir DIR     history directory written by 'rtr follow' (default ./data)
   --session ID       use serials of this session id (default: the most recent copy)
   --format F         ndjson (default): one announce/withdraw record per line;
-                     text: + and - lines; json: one document with counts
+                     text: + and - lines; json: one document with counts (printed
+                     also when A and B agree, with zero counts)
+  --asn N            only records of AS N: a VRP's origin, a router key's ASN, an
+                     ASPA's customer (repeatable: any of them)
+  --prefix P         only VRPs with prefix P exactly; P+ for P and every more
+                     specific prefix (repeatable: any of them)
+  --type T           only records of type T: vrp, routerKey or aspa (repeatable)
+  --only T           compare records of type T only (same as --type): --only vrp tells
+                     whether a CSV (VRPs only) and a full table agree on the VRPs
   --protocol N       highest protocol version to propose to a cache: 0, 1 or 2 (default 2)
   --timeout S        seconds to wait for a cache's connection and End of Data (default 30)
   --tls              connect to the caches with TLS
@@ -107,6 +117,8 @@ interface Options {
   connect: (target: string) => SyncOptions;
   /** Diagnostics for -v (a no-op otherwise). */
   log: (line: string) => void;
+  /** Records compared (--asn, --prefix, --type, --only). */
+  filter: PayloadFilter;
 }
 
 async function openStore(o: Options, cache: { store?: HistoryStore }): Promise<HistoryStore> {
@@ -192,10 +204,15 @@ async function compute(
   }
   // Two caches are synced at the same time, so that they are compared at the same moment.
   const [ra, rb] = await Promise.all([resolveTable(a, o, cache), resolveTable(b, o, cache)]);
+  // Nothing to warn about when only VRPs are compared (--only vrp, or a prefix filter).
+  const onlyVrps = (o.filter.types?.length === 1 && o.filter.types[0] === "vrp") ||
+    (o.filter.prefixes?.length ?? 0) > 0;
   for (const [x, y] of [[ra, rb], [rb, ra]]) {
-    if (x.vrpsOnly && !y.vrpsOnly && (y.table.routerKeys.length || y.table.aspas.length)) {
+    if (
+      !onlyVrps && x.vrpsOnly && !y.vrpsOnly && (y.table.routerKeys.length || y.table.aspas.length)
+    ) {
       warn(
-        `rtr: warning: ${x.label.file} holds VRPs only (its format has no router keys or ASPA)`,
+        `rtr: warning: ${x.label.file} holds VRPs only (its format has no router keys or ASPA; --only vrp compares the VRPs alone)`,
       );
     }
   }
@@ -305,6 +322,7 @@ function parseOptions(p: Parsed): Options {
     sessionId,
     connect: (target) => connectOptions(p, target),
     log: flag(p, "verbose") ? warn : () => {},
+    filter: parseFilter(p, ["type", "only"]),
   };
 }
 
@@ -316,6 +334,8 @@ async function run(args: string[]): Promise<number> {
       "data-dir": { type: "string" },
       session: { type: "string" },
       format: { type: "string" },
+      ...FILTER_OPTIONS,
+      only: { type: "string", multiple: true },
     });
     const format = str(p, "format") ?? "ndjson";
     if (!["ndjson", "text", "json"].includes(format)) {
@@ -335,10 +355,19 @@ async function run(args: string[]): Promise<number> {
       throw new UsageError("Only one side can be standard input (-)");
     }
     const [a, b] = await Promise.all(p.positionals.map(classify));
-    const { delta, from, to } = await compute(a, b, o);
+    const computed = await compute(a, b, o);
+    const { from, to } = computed;
+    const delta = filterIsEmpty(o.filter) ? computed.delta : filterDiff(o.filter, computed.delta);
     const net = netDiff(delta);
-    if (diffIsEmpty(net)) return 0;
     const sink = stdoutSink();
+    if (diffIsEmpty(net)) {
+      // Agreement is a result too: the JSON document says so with zero counts.
+      if (format === "json") {
+        await writeJson(sink, net, from, to);
+        await sink.flush();
+      }
+      return 0;
+    }
     if (format === "ndjson") await writeDiff(sink, net);
     else if (format === "json") await writeJson(sink, net, from, to);
     else await writeText(sink, delta, from, to);

@@ -18,6 +18,7 @@ import {
   violationLine,
 } from "../capture/mod.ts";
 import { OUTPUT_FORMATS, type OutputFormat, writeTable } from "../formats/write.ts";
+import { parseRouterVersions, type RouterWriteOptions } from "../formats/router_version.ts";
 import type { Command } from "./command.ts";
 import { flag, parseCommandArgs, type Parsed } from "./args.ts";
 import { stdoutSink, type TextSink, warn } from "./io.ts";
@@ -26,13 +27,20 @@ const HELP = `Usage: rtr replay FILE… [options]
 
 Decode RTR sessions from captures: raw dumps (rtr --dump, the old client's raw-data.bin),
 pcap (either byte order, µs or ns) and pcapng, gzip-compressed or not ("-" reads stdin).
-TCP connections on ports ${DEFAULT_RTR_PORTS.join(", ")} (and any --port) are reassembled in
-both directions; every PDU becomes one NDJSON record on stdout.
+TCP connections are reassembled in both directions; every PDU becomes one NDJSON record on
+stdout. RTR is found on any port by its first PDU (a Reset or Serial Query from the router; a
+Cache Response, Cache Reset, Serial Notify or Error Report from the cache); connections on
+ports ${DEFAULT_RTR_PORTS.join(", ")} and any --port are always decoded (also when the capture
+starts in the middle of a session).
 
 Options:
-      --port N       also decode TCP port N as RTR (repeatable)
+      --port N       always decode TCP port N as RTR (repeatable)
       --table        apply each stream as a router would and print the resulting table
       --format F     table format with --table: json (default), ndjson, csv, openbgpd, bird
+      --router-version R
+                     with --format bird / openbgpd: the release to write for, e.g. bird=2.16
+                     or openbgpd=8 (they read ASPA); default: BIRD 2.0 / OpenBGPD 7, ASPA
+                     left out with a comment
       --check        print what a strict router would flag as "violation" records; exit 1 if any
   -h, --help         show this help
 
@@ -40,8 +48,8 @@ Records: {"type":"pdu",…} per PDU, {"type":"malformed",…} for bytes that are
 (errorCode is the RFC code a router would send), {"type":"gap",…} for bytes missing from the
 capture, {"type":"damaged",…} when the capture file itself is broken.
 
-Exit codes: 0 ok (also with malformed data); 1 --check found violations, or a file cannot be
-opened; 2 usage.
+Exit codes: 0 ok (also with malformed data); 1 --check found violations, a file held no RTR
+stream ("no RTR stream found" on stderr), or a file cannot be opened; 2 usage.
 `;
 
 interface Input {
@@ -121,6 +129,7 @@ async function run(args: string[]): Promise<number> {
     table: { type: "boolean" },
     check: { type: "boolean" },
     format: { type: "string" },
+    "router-version": { type: "string", multiple: true },
   });
   if (p.positionals.length === 0) {
     throw new UsageError("Missing FILE (see 'rtr replay --help')");
@@ -138,6 +147,13 @@ async function run(args: string[]): Promise<number> {
       `--format must be one of ${OUTPUT_FORMATS.join(", ")}, got ${JSON.stringify(format)}`,
     );
   }
+  const rv = p.values["router-version"];
+  const routerOpts: RouterWriteOptions = {
+    routers: parseRouterVersions(Array.isArray(rv) ? rv.map(String) : []),
+  };
+  if (rv !== undefined && format !== "bird" && format !== "openbgpd") {
+    throw new UsageError("--router-version only applies with --format bird or openbgpd");
+  }
   const sink = stdoutSink();
   const files = p.positionals;
   // Open every file first: an unreadable one is a clear error before any output.
@@ -149,7 +165,7 @@ async function run(args: string[]): Promise<number> {
     throw e;
   }
   try {
-    if (table) return await replayTables(inputs, portList, sink, format);
+    if (table) return await replayTables(inputs, portList, sink, format, routerOpts);
     if (check) return await replayCheck(inputs, portList, sink);
     return await replayRecords(inputs, portList, sink);
   } finally {
@@ -158,8 +174,17 @@ async function run(args: string[]): Promise<number> {
   }
 }
 
+/** Say which inputs held no RTR at all; true when one did not (exit 1). */
+function nothingFound(empty: string[], inputs: Input[]): boolean {
+  if (empty.length === 0) return false;
+  if (inputs.length === 1) warn("rtr replay: no RTR stream found");
+  else for (const name of empty) warn(`rtr replay: ${name}: no RTR stream found`);
+  return true;
+}
+
 async function replayRecords(inputs: Input[], portList: number[], sink: TextSink): Promise<number> {
   const rec = new RecordCollector({ withFile: inputs.length > 1 });
+  const empty: string[] = [];
   for (const input of inputs) {
     const summary = await readCapture(input.stream, rec, {
       ports: portList,
@@ -178,11 +203,12 @@ async function replayRecords(inputs: Input[], portList: number[], sink: TextSink
         `rtr replay: ${input.name}: ${summary.fault.message} (at offset ${summary.fault.offset})`,
       );
     }
+    if (!summary.found) empty.push(input.name);
     await sink.flush();
     await writeAll(rec.view());
     rec.reset();
   }
-  return 0;
+  return nothingFound(empty, inputs) ? 1 : 0;
 }
 
 async function replayCheck(inputs: Input[], portList: number[], sink: TextSink): Promise<number> {
@@ -200,12 +226,14 @@ async function replayCheck(inputs: Input[], portList: number[], sink: TextSink):
   const drain = async () => {
     if (lines.length > 0) await sink.write(lines.splice(0).join(""));
   };
+  const empty: string[] = [];
   for (const input of inputs) {
     const summary = await readCapture(input.stream, handler, {
       ports: portList,
       file: input.name,
       drain,
     });
+    if (!summary.found) empty.push(input.name);
     if (summary.fault) {
       await sink.write(
         damagedLine(input.name, summary.format, summary.fault.offset, summary.fault.message),
@@ -216,11 +244,12 @@ async function replayCheck(inputs: Input[], portList: number[], sink: TextSink):
     }
   }
   await drain();
+  const none = nothingFound(empty, inputs);
   if (checker.count > 0) {
     warn(`rtr replay: ${checker.count} protocol violation${checker.count === 1 ? "" : "s"}`);
     return 1;
   }
-  return 0;
+  return none ? 1 : 0;
 }
 
 async function replayTables(
@@ -228,10 +257,13 @@ async function replayTables(
   portList: number[],
   sink: TextSink,
   format: OutputFormat,
+  routerOpts: RouterWriteOptions,
 ): Promise<number> {
   const rep = new TableReplayer();
+  const empty: string[] = [];
   for (const input of inputs) {
     const summary = await readCapture(input.stream, rep, { ports: portList, file: input.name });
+    if (!summary.found) empty.push(input.name);
     if (summary.fault) {
       warn(
         `rtr replay: ${input.name}: ${summary.fault.message} (at offset ${summary.fault.offset})`,
@@ -239,7 +271,7 @@ async function replayTables(
     }
   }
   const results = rep.results();
-  if (results.length === 0) warn("rtr replay: no RTR stream found");
+  const none = nothingFound(empty, inputs);
   for (const r of results) {
     for (const n of r.notes) warn(`rtr replay: ${r.source}: ${n}`);
     if (r.gapBytes > 0) {
@@ -261,9 +293,9 @@ async function replayTables(
       expire: r.timers?.expire,
       generated: r.committedAt ?? new Date(),
       reset: r.reset,
-    });
+    }, routerOpts);
   }
-  return 0;
+  return none ? 1 : 0;
 }
 
 async function writeAll(b: Uint8Array): Promise<void> {

@@ -13,6 +13,7 @@ import {
   writeTable,
 } from "../formats/write.ts";
 import { diffCounts } from "../formats/ndjson.ts";
+import { parseRouterVersions, type RouterVersions } from "../formats/router_version.ts";
 import { tableCounts } from "../model/mod.ts";
 import { errText, type WireTap } from "../transport.ts";
 import { createDumpTap } from "./dump.ts";
@@ -41,6 +42,8 @@ Options:
 ${CONNECT_HELP}
   --format F        json (default: one rpki-client style document), ndjson, csv,
                     openbgpd, bird
+  --router-version R  with openbgpd / bird: the release to write for; bird=2.16 or
+                    openbgpd=8 add ASPA (default: BIRD 2.0, OpenBGPD 7, ASPA left out)
   -o, --output FILE write to FILE atomically instead of stdout
   --dump FILE       also write the bytes received (the old client's raw dump format;
                     a name ending in .pcap writes both directions as pcap)
@@ -61,7 +64,9 @@ async function run(args: string[]): Promise<number> {
     dump: { type: "string" },
     serial: { type: "string" },
     session: { type: "string" },
+    "router-version": { type: "string", multiple: true },
   });
+  const routers = parseRouterVersions((p.values["router-version"] as string[]) ?? []);
   const opts = cacheTarget("snapshot", p);
   const format = (str(p, "format") ?? "json") as OutputFormat;
   if (!OUTPUT_FORMATS.includes(format)) {
@@ -86,11 +91,13 @@ async function run(args: string[]): Promise<number> {
   log(`CONNECT ${source} (protocol ${opts.version})`);
   const out = await openOutput(output);
   try {
-    return await syncAndWrite(opts, source, format, out.sink, tap, log).then(async (code) => {
-      if (code === 0) await out.commit();
-      else await out.abort();
-      return code;
-    });
+    return await syncAndWrite(opts, source, format, out.sink, tap, log, routers).then(
+      async (code) => {
+        if (code === 0) await out.commit();
+        else await out.abort();
+        return code;
+      },
+    );
   } catch (e) {
     await out.abort();
     throw e;
@@ -104,6 +111,7 @@ async function syncAndWrite(
   sink: TextSink,
   tap: WireTap | undefined,
   log: (line: string) => void,
+  routers: RouterVersions,
 ): Promise<number> {
   let outcome;
   try {
@@ -157,7 +165,7 @@ async function syncAndWrite(
         }) + "\n",
       );
     } else {
-      await writeTable(sink, r.table, format, full);
+      await writeTable(sink, r.table, format, full, { routers });
     }
   }
   log(

@@ -38,10 +38,12 @@ ${SOURCE_HELP}
                     (IP MASK ASN|roa_asn roa_ip roa_len roa_max,...|0 valid, 1 not found,
                     2 invalid)
   --more-specifics  also list the VRPs more specific than each route (ndjson, text)
+  --fail-on STATE   exit 1 when any route is STATE: invalid or not-found (repeatable or
+                    invalid,not-found), for CI; every route is still answered
   -h, --help        show this help
 
-Exit codes: 0 every route was validated (whatever its state); 1 the table could not be
-loaded, or some input lines were not routes; 2 usage; 3 / 4 the cache sent an Error Report
+Exit codes: 0 every route was validated (whatever its state, unless --fail-on); 1 the table
+could not be loaded, some input lines were not routes, or a route had a --fail-on state; 2 usage; 3 / 4 the cache sent an Error Report
 / "No Data Available".
 `;
 
@@ -149,6 +151,8 @@ class ResultWriter {
   #arena = new Uint8Array(1 << 16);
   #arenaLen = 0;
   #headerDone = false;
+  /** Routes answered, per state (for --fail-on). */
+  readonly seen = { valid: 0, invalid: 0, "not-found": 0 };
 
   constructor(ix: RovIndex, format: Format, moreSpecifics: boolean, out: ByteOut) {
     this.#ix = ix;
@@ -213,6 +217,7 @@ class ResultWriter {
   route(r: ParsedRoute): void {
     if (this.#format === "rov") return this.#rovLine(r);
     const res = this.#ix.validate(r);
+    this.seen[res.state]++;
     const prefix = formatPrefix(r.family, r.addr, r.length);
     if (this.#format === "text") return this.#textLine(prefix, r, res);
     const out = this.out;
@@ -291,6 +296,7 @@ class ResultWriter {
     }
     // The same rule as RovIndex.validate / stateCode, read off the covering VRPs just listed.
     out.text(matchedAt >= 0 ? "|0\n" : cover.length > 0 ? "|2\n" : "|1\n");
+    this.seen[matchedAt >= 0 ? "valid" : cover.length > 0 ? "invalid" : "not-found"]++;
   }
 
   /** Report a line that is not a route: an NDJSON error record, or a line on stderr. */
@@ -345,7 +351,9 @@ async function run(args: string[]): Promise<number> {
     ...SOURCE_OPTIONS,
     format: { type: "string" },
     "more-specifics": { type: "boolean" },
+    "fail-on": { type: "string", multiple: true },
   });
+  const failOn = failOnStates(p.values["fail-on"]);
   const format = (str(p, "format") ?? "ndjson") as Format;
   if (!FORMATS.includes(format)) {
     throw new UsageError(
@@ -372,7 +380,27 @@ async function run(args: string[]): Promise<number> {
   else bad = await validateStream(Deno.stdin.readable, w);
   await w.out.flush();
   if (bad > 0) warn(`rtr: ${bad} input line${bad === 1 ? " was" : "s were"} not a route`);
-  return bad > 0 ? 1 : 0;
+  let failed = false;
+  for (const s of failOn) {
+    const n = w.seen[s];
+    if (n === 0) continue;
+    failed = true;
+    warn(`rtr: ${n} route${n === 1 ? " is" : "s are"} ${s} (--fail-on ${s})`);
+  }
+  return bad > 0 || failed ? 1 : 0;
+}
+
+/** The states of --fail-on (repeatable, or a comma-separated list). */
+function failOnStates(v: unknown): ("invalid" | "not-found")[] {
+  const list = Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : [];
+  const out: ("invalid" | "not-found")[] = [];
+  for (const s of list.flatMap((x) => x.split(","))) {
+    if (s !== "invalid" && s !== "not-found") {
+      throw new UsageError(`--fail-on must be invalid or not-found, got ${JSON.stringify(s)}`);
+    }
+    if (!out.includes(s)) out.push(s);
+  }
+  return out;
 }
 
 /** The `validate` subcommand. */

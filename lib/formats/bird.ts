@@ -1,37 +1,45 @@
 /**
- * BIRD 2 configuration include (formats.md §4): `roa4 table ROAS4; roa6 table ROAS6;` and one
- * static protocol per family filling them (`route PREFIX max N as ASN;`). ASPA needs BIRD 2.16+:
- * `aspa table ASPAS;` and a static protocol with `route aspa CUSTOMER providers a, b;` (or
- * `route aspa CUSTOMER transit;` for an empty provider list); both are written only when the
- * table holds ASPA, so the file also works with older BIRD 2. BIRD has no static syntax for
- * BGPsec router keys: the header comment counts them.
+ * BIRD 2 configuration include: `roa4 table ROAS4; roa6 table ROAS6;` and one static protocol
+ * per family filling them (`route PREFIX max N as ASN;`). ASPA needs BIRD 2.16+: `aspa table
+ * ASPAS;` and a static protocol with `route aspa CUSTOMER providers a, b;` (or `route aspa
+ * CUSTOMER transit;` for an empty provider list), written only for BIRD 2.16 or later
+ * (router_version.ts); by default a comment counts the ASPA records left out, so that the file
+ * loads in BIRD 2.0. BIRD has no static syntax for BGPsec router keys: a comment counts them.
  */
 import type { TextSink } from "../io/mod.ts";
 import type { PayloadTable } from "../model/mod.ts";
 import type { TableMeta } from "./meta.ts";
 import { headerComment } from "./header.ts";
 import { ascii, type AsciiBuffer, writeVrpBytes } from "./text.ts";
+import { atLeast, BIRD_ASPA, type RouterWriteOptions } from "./router_version.ts";
 
 const ROUTE = ascii("\troute ");
 const MAX = ascii(" max ");
 const AS = ascii(" as ");
 
-/** Write `table` as a BIRD 2 configuration fragment. */
+/** Write `table` as a BIRD 2 configuration fragment for the BIRD release in `opts`. */
 export async function writeBird(
   sink: TextSink,
   table: PayloadTable,
   meta: TableMeta,
+  opts: RouterWriteOptions = {},
 ): Promise<void> {
-  const hasAspa = table.aspas.length > 0;
+  const aspaSyntax = atLeast(opts.routers?.bird, BIRD_ASPA);
+  const hasAspa = table.aspas.length > 0 && aspaSyntax;
   await sink.write(headerComment(table, meta));
   if (table.routerKeys.length > 0) {
     await sink.write(
       `# ${table.routerKeys.length} BGPsec router key(s) left out: BIRD has no syntax for them\n`,
     );
   }
+  if (table.aspas.length > 0 && !aspaSyntax) {
+    await sink.write(
+      `# ${table.aspas.length} ASPA record(s) left out: BIRD reads them from 2.16 on (--router-version bird=2.16)\n`,
+    );
+  }
   await sink.write(
     "roa4 table ROAS4;\nroa6 table ROAS6;\n" +
-      (hasAspa ? "aspa table ASPAS; # BIRD 2.16 or later\n" : ""),
+      (hasAspa ? "aspa table ASPAS;\n" : ""),
   );
   const v4 = table.vrps.ipv4Count;
   const route = (o: AsciiBuffer, d: Uint32Array, x: number) => {

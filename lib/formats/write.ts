@@ -12,17 +12,19 @@ import { writeJson } from "./json.ts";
 import { OUTPUT_FORMATS, type OutputFormat, type TableMeta } from "./meta.ts";
 import { writeNdjson } from "./ndjson.ts";
 import { writeOpenbgpd } from "./openbgpd.ts";
+import type { RouterWriteOptions } from "./router_version.ts";
 
 export { OUTPUT_FORMATS } from "./meta.ts";
 export type { OutputFormat, TableMeta } from "./meta.ts";
 export { aspaLine, routerKeyLine, syncLine, vrpLine, writeDiff } from "./ndjson.ts";
 
-/** Write `table` to `sink` in `format`, then flush the sink. */
+/** Write `table` to `sink` in `format`, then flush the sink; `opts` for openbgpd and bird. */
 export async function writeTable(
   sink: TextSink,
   table: PayloadTable,
   format: OutputFormat,
   meta: TableMeta,
+  opts: RouterWriteOptions = {},
 ): Promise<void> {
   switch (format) {
     case "json":
@@ -35,10 +37,10 @@ export async function writeTable(
       await writeCsv(sink, table);
       break;
     case "openbgpd":
-      await writeOpenbgpd(sink, table, meta);
+      await writeOpenbgpd(sink, table, meta, opts);
       break;
     case "bird":
-      await writeBird(sink, table, meta);
+      await writeBird(sink, table, meta, opts);
       break;
     default:
       throw new UsageError(

@@ -198,10 +198,14 @@ Deno.test("readCapture() takes anything that is not pcap or pcapng as raw RTR by
   eq((await replayRecords(new Uint8Array(0))).records, []);
 });
 
-Deno.test("readCapture() only follows RTR ports, and the ones it is given", async () => {
+Deno.test("readCapture() finds RTR on any port by its first PDU, and on the ports it is given", async () => {
   const frames = session("ethernet", false, 1460, 9999);
   const file = pcapFile(1, timed(frames));
-  eq((await replayRecords(file)).records, []);
+  const found = await replayRecords(file);
+  eq(summary(found.records), EXPECTED);
+  eq(found.records[0].flow, "10.0.0.1:51234>10.0.0.2:9999");
+  eq(found.summary.connections, 1);
+  eq(found.summary.found, true);
   eq(summary((await replayRecords(file, { ports: [9999] })).records), EXPECTED);
   // UDP and non-IP frames on the way are skipped silently.
   const udp = ipPacket({ src: "10.0.0.9", dst: "10.0.0.2", sport: 323, dport: 323, seq: 0 });
@@ -245,3 +249,107 @@ async function gzip(b: Uint8Array): Promise<Uint8Array> {
   const s = new Blob([b as BlobPart]).stream().pipeThrough(new CompressionStream("gzip"));
   return new Uint8Array(await new Response(s).arrayBuffer());
 }
+
+/** A pcap of sessions: [router→cache bytes, cache→router bytes] on a port pair, with or without SYN. */
+function flows(
+  specs: {
+    port: number;
+    router: Uint8Array;
+    cache: Uint8Array;
+    syn?: boolean;
+    cacheFirst?: boolean;
+  }[],
+): Uint8Array {
+  const frames: Uint8Array[] = [];
+  specs.forEach((f, i) => {
+    const c = new Conversation(`10.0.1.${i + 1}`, 40000 + i, "10.0.0.2", f.port);
+    const segs = [
+      ...(f.syn === false ? [] : c.handshake()),
+      ...(f.cacheFirst ? [] : c.data(true, f.router)),
+      ...c.data(false, f.cache, 100),
+      ...(f.cacheFirst ? c.data(true, f.router) : []),
+      ...c.close(),
+    ];
+    frames.push(...segs.map((s) => frame("ethernet", ipPacket(s))));
+  });
+  return pcapFile(1, timed(frames));
+}
+
+const te = (s: string) => new TextEncoder().encode(s);
+
+Deno.test("readCapture() leaves connections on other ports alone unless they open like RTR", async () => {
+  const http = {
+    port: 80,
+    router: te("GET / HTTP/1.1\r\n\r\n"),
+    cache: te("HTTP/1.1 200 OK\r\n\r\n"),
+  };
+  // Bytes that look like an RTR header at first glance but do not hold up.
+  const badVersion = {
+    port: 5000,
+    router: wire({ type: 2, version: 1 }).map((b, i) => i === 0 ? 3 : b),
+    cache: new Uint8Array(0),
+  };
+  const badLength = {
+    port: 5001,
+    router: new Uint8Array([1, 2, 0, 0, 0, 0, 0, 9, 0]),
+    cache: new Uint8Array(0),
+  };
+  const badType = {
+    port: 5002,
+    router: new Uint8Array([1, 4, 0, 0, 0, 0, 0, 20]),
+    cache: new Uint8Array(20),
+  };
+  // A Reset Query sent by the side that answered the SYN: not how RTR starts.
+  const wrongSide = { port: 5003, router: te("hello"), cache: wire({ type: 2, version: 1 }) };
+  const rtr = { port: 42820, router: wire({ type: 2, version: 1 }), cache: RESPONSE };
+  const r = await replayRecords(flows([http, badVersion, badLength, badType, wrongSide, rtr]));
+  eq(summary(r.records), EXPECTED);
+  eq(new Set(r.records.map((x) => x.flow)), new Set(["10.0.1.6:40005>10.0.0.2:42820"]));
+  eq(r.summary.connections, 1);
+  const none = await replayRecords(flows([http, badVersion, badLength, badType, wrongSide]));
+  eq(none.records, []);
+  eq(none.summary.found, false);
+  eq(none.summary.connections, 0);
+  // Without detection only the given ports count.
+  eq((await replayRecords(flows([rtr]), { detect: false })).records, []);
+});
+
+Deno.test("readCapture() tells the router from the cache by content when the SYN was not captured", async () => {
+  // Cache on the higher port and no handshake: ports alone would get the roles wrong.
+  const rtr = {
+    port: 60000,
+    router: wire({ type: 2, version: 2 }),
+    cache: wire(...response(2, 7, 42, BODY)),
+    syn: false,
+  };
+  const r = await replayRecords(flows([rtr]));
+  eq(r.records[0].flow, "10.0.1.1:40000>10.0.0.2:60000");
+  eq(r.records.map((x) => `${x.direction} ${x.name}`).slice(0, 2), [
+    "router Reset Query",
+    "cache Cache Response",
+  ]);
+  // The cache speaking first (Serial Notify), the router's query after it.
+  const notify = {
+    port: 60001,
+    router: wire({ type: 1, version: 1, sessionId: 7, serial: 41 }),
+    cache: wire({ type: 0, version: 1, sessionId: 7, serial: 42 }),
+    syn: false,
+    cacheFirst: true,
+  };
+  const n = await replayRecords(flows([notify]));
+  eq(n.records.map((x) => `${x.direction} ${x.name}`), [
+    "cache Serial Notify",
+    "router Serial Query",
+  ]);
+  eq(n.records[0].flow, "10.0.1.1:40000>10.0.0.2:60001");
+  // An Error Report from the cache is a first PDU too.
+  const err = {
+    port: 60002,
+    router: te("x"),
+    cache: wire({ type: 10, version: 1, errorCode: 4, pdu: new Uint8Array(0), text: "no" }),
+  };
+  const e = await replayRecords(flows([err]));
+  eq(e.records.filter((x) => x.type === "pdu").map((x) => `${x.direction} ${x.name}`), [
+    "cache Error Report",
+  ]);
+});

@@ -3,9 +3,10 @@
  * and reordered packets and bytes, applied to real captures (../shared/data/captures, cut down
  * to their first and last packets) and to synthetic ones (pcap, pcapng, raw dump). Every run must
  * end without an uncaught error, in bounded time and memory, in all three modes (records, table,
- * check). RTR_FUZZ_RUNS sets the number of runs (default 300; the issue asks for 10 000:
- * `RTR_FUZZ_RUNS=10000 deno test --allow-all tests/capture/fuzz_test.ts`), RTR_FUZZ_SEED the
- * first seed.
+ * check). Long captures (thousands of packets, on a port found by content) get segments moved
+ * thousands of packets later, duplicated, dropped and truncated. RTR_FUZZ_RUNS sets the number
+ * of runs (default 300, of which 3 long; the issue asks for 10 000: `RTR_FUZZ_RUNS=10000 deno
+ * task fuzz`, 100 of them long), RTR_FUZZ_SEED the first seed.
  */
 import { assertEquals as eq, assertOk } from "../helpers/assert.ts";
 import { Prng } from "../helpers/prng.ts";
@@ -19,7 +20,15 @@ import {
   TableReplayer,
 } from "../../lib/capture/mod.ts";
 import { encodePdus, type Pdu } from "../../lib/wire/mod.ts";
-import { type FilePacket, pcapFile, pcapngFile } from "./synth.ts";
+import {
+  Conversation,
+  type FilePacket,
+  frame,
+  ipPacket,
+  pcapFile,
+  pcapngFile,
+  timed,
+} from "./synth.ts";
 import { response, streamOf, v4 } from "./replay_helpers.ts";
 
 const RUNS = Number(Deno.env.get("RTR_FUZZ_RUNS") ?? "300");
@@ -265,6 +274,117 @@ Deno.test("rtr replay exits 0 or 1 with output on stdout for mutated files in ev
       assertOk(r.code === 0 || r.code === 1, `${mode} exit ${r.code}: ${r.stderr}`);
       eq(r.timedOut, false);
       assertOk(!/\bat .*\.ts:\d+/.test(r.stderr), r.stderr);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Packets of a long session on port 42820: a reset and many serial rounds, small segments. */
+function longSession(rnd: Prng): FilePacket[] {
+  const c = new Conversation("10.9.0.1", 50123, "10.9.0.2", 42820, [rnd.int(0, 2 ** 32 - 1), 7]);
+  const segs = [...c.handshake()];
+  const body: Pdu[] = [];
+  for (let i = 0; i < 1000; i++) body.push(v4(`10.${i >> 8}.${i & 255}.0/24`, 64496 + i));
+  segs.push(...c.data(true, encodePdus([{ type: 2, version: 1 }])));
+  segs.push(...c.data(false, encodePdus(response(1, 3, 1, body)), rnd.int(5, 9)));
+  for (let serial = 1; serial < 200; serial++) {
+    segs.push(...c.data(true, encodePdus([{ type: 1, version: 1, sessionId: 3, serial }])));
+    const delta = [v4(`10.200.${serial}.0/24`, 65000 + serial)];
+    segs.push(...c.data(false, encodePdus(response(1, 3, serial + 1, delta)), rnd.int(3, 12)));
+  }
+  segs.push(...c.close());
+  return timed(segs.map((s) => frame("ethernet", ipPacket(s))));
+}
+
+/** Reordering over long distances, duplication, loss and truncation of a long capture. */
+function mutateLong(pk: FilePacket[], rnd: Prng): FilePacket[] {
+  const out = pk.map((p) => ({ ...p }));
+  const rounds = rnd.int(1, 40);
+  for (let r = 0; r < rounds && out.length > 2; r++) {
+    const i = rnd.int(0, out.length - 1);
+    switch (rnd.int(0, 4)) {
+      case 0: { // one segment arriving thousands of packets late
+        const [p] = out.splice(i, 1);
+        out.splice(Math.min(out.length, i + rnd.int(1000, 5000)), 0, p);
+        break;
+      }
+      case 1: { // a run of retransmissions
+        const n = rnd.int(1, 50);
+        out.splice(rnd.int(0, out.length), 0, ...out.slice(i, i + n).map((p) => ({ ...p })));
+        break;
+      }
+      case 2: // capture loss
+        out.splice(i, rnd.int(1, 20));
+        break;
+      case 3: // snap length
+        out[i] = {
+          ...out[i],
+          data: out[i].data.slice(0, rnd.int(0, out[i].data.length)),
+          origLength: out[i].data.length,
+        };
+        break;
+      default: { // a block reversed
+        const n = rnd.int(2, 200);
+        out.splice(i, n, ...out.slice(i, i + n).reverse());
+      }
+    }
+  }
+  return out;
+}
+
+const LONG_RUNS = Math.max(1, Math.floor(RUNS / 100));
+
+Deno.test(`replay survives ${LONG_RUNS} long captures with far reordering, duplication and truncation`, async () => {
+  let slowest = 0, peakRss = 0, packets = 0;
+  for (let run = 0; run < LONG_RUNS; run++) {
+    const seed = SEED + 100000 + run;
+    const rnd = new Prng(seed);
+    const base = longSession(rnd);
+    const pk = run === 0 ? base : mutateLong(base, rnd);
+    packets = Math.max(packets, pk.length);
+    const bytes = pcapFile(1, pk, { nanos: rnd.int(0, 1) === 1 });
+    const t0 = performance.now();
+    let produced: number;
+    try {
+      produced = await replayAll(bytes, [], rnd);
+    } catch (e) {
+      throw new Error(`long run ${run} (seed ${seed}) threw: ${e instanceof Error ? e.stack : e}`);
+    }
+    // Found by content on a port that is not a default, whatever the damage.
+    assertOk(produced > 0, `long run ${run} (seed ${seed}) found nothing`);
+    const ms = performance.now() - t0;
+    slowest = Math.max(slowest, ms);
+    assertOk(ms < MAX_RUN_MS, `long run ${run} (seed ${seed}) took ${ms.toFixed(0)} ms`);
+    peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
+  }
+  assertOk(peakRss < 1 << 30, `peak RSS ${(peakRss / 1048576).toFixed(0)} MB`);
+  console.log(
+    `fuzz: ${LONG_RUNS} long runs (up to ${packets} packets), slowest ${slowest.toFixed(0)} ms, ` +
+      `peak RSS ${(peakRss / 1048576).toFixed(0)} MB`,
+  );
+});
+
+Deno.test("rtr replay of a segment 3,500 packets late works in every mode", async () => {
+  // Issue 16: the held segments were released by recursion and overflowed the stack.
+  const pk = longSession(new Prng(SEED));
+  // pk[4] is the cache's first data segment: the 3,500 after it are held back.
+  const late = [...pk.slice(0, 4), ...pk.slice(5, 3505), pk[4], ...pk.slice(3505)];
+  assertOk(late.length > 3504);
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/late.pcap`, pcapFile(1, late));
+    await Deno.writeFile(`${dir}/ok.pcap`, pcapFile(1, pk));
+    for (const mode of [[], ["--table"], ["--check"]]) {
+      const r = await runRtr(["replay", ...mode, `${dir}/late.pcap`], { timeoutMs: 60000 });
+      const ok = await runRtr(["replay", ...mode, `${dir}/ok.pcap`], { timeoutMs: 60000 });
+      eq([r.code, r.stderr], [ok.code, ok.stderr], `${mode}`);
+      if (mode[0] !== "--check") assertOk(r.stdout.length > 0, `${mode}`);
+      if (mode.length === 0) {
+        // The same PDUs; only times and the interleaving of the two directions differ.
+        const strip = (t: string) => t.replace(/,"time":"[^"]*"/g, "").split("\n").sort();
+        eq(strip(r.stdout), strip(ok.stdout));
+      } else eq(r.stdout, ok.stdout, `${mode}`);
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -30,11 +30,12 @@ export function streamOf(b: Uint8Array, chunk: number | Prng = 65536): ReadableS
 /** Records of replaying `bytes` (default NDJSON mode). */
 export async function replayRecords(
   bytes: Uint8Array,
-  opts: { ports?: number[]; chunk?: number | Prng; file?: string } = {},
+  opts: { ports?: number[]; chunk?: number | Prng; file?: string; detect?: boolean } = {},
 ): Promise<{ records: any[]; summary: CaptureSummary }> {
   const rec = new RecordCollector();
   const summary = await readCapture(streamOf(bytes, opts.chunk), rec, {
     ports: opts.ports,
+    detect: opts.detect,
     file: opts.file ?? "test",
   });
   const text = rec.take();

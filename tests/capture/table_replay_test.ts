@@ -1,6 +1,6 @@
 /** `replay --table`: streams applied the way a router applies them (lib/session.ts). */
 import { assertEquals as eq, assertIncludes, assertOk } from "../helpers/assert.ts";
-import { Conversation, frame, ipPacket, pcapFile, timed } from "./synth.ts";
+import { Conversation, frame, ipPacket, pcapFile, pcapngFile, timed } from "./synth.ts";
 import { replayTables, response, v4, wire } from "./replay_helpers.ts";
 import type { Pdu } from "../../lib/wire/mod.ts";
 
@@ -144,4 +144,29 @@ Deno.test("--table: bytes missing from the capture are counted and a cut PDU is 
   eq(t.gapBytes, 10);
   eq(vrps(t), ["198.51.100.0/24-24 AS2"]);
   assertOk(t.notes.some((n) => n.includes("cut by a capture gap")));
+});
+
+Deno.test("--table: capture times beyond what a Date holds are clamped as in records", async () => {
+  // pcapng with a resolution of whole seconds lets a 64-bit timestamp go far past year 275760.
+  const c = new Conversation("10.0.0.1", 40000, "10.0.0.2", 8282);
+  const segs = [
+    ...c.handshake(),
+    ...c.data(true, wire(RQ)),
+    ...c.data(false, wire(...response(1, 9, 1, [v4("192.0.2.0/24", 1)]))),
+    // A malformed PDU, for a note that carries the time too.
+    ...c.data(false, new Uint8Array([1, 4, 0, 0, 0, 0, 0, 20, 9, 9, 9, 9, 9, 9, 9, 9])),
+  ];
+  const frames = segs.map((s) => frame("ethernet", ipPacket(s)));
+  for (const sec of [1e14, -1e14]) {
+    const file = pcapngFile([{
+      ifaces: [{ linkType: 1, tsresol: 0, tsoffset: sec < 0 ? -2e14 : 0 }],
+      packets: frames.map((data) => ({ data, sec, nsec: 0 })),
+    }]);
+    const [t] = await replayTables(file);
+    eq(
+      t.committedAt!.toISOString(),
+      sec > 0 ? "9999-12-31T23:59:59.000Z" : "0000-01-01T00:00:00.000Z",
+    );
+    eq(vrps(t), ["192.0.2.0/24-24 AS1"]);
+  }
 });

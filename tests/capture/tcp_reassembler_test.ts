@@ -135,3 +135,31 @@ Deno.test("TcpReassembler yields the same stream for seeded shuffles with duplic
     eq(text(), new TextDecoder().decode(msg), `seed ${seed}`);
   }
 });
+
+Deno.test("TcpReassembler releases thousands of held segments at once without deep recursion", () => {
+  // One segment arriving 4000 segments late (issue 16): everything after it is held, then
+  // delivered in one go when it comes; with nested segments starting inside each other too.
+  for (const overlap of [false, true]) {
+    let got = 0, next = 0, ok = true;
+    const r = new TcpReassembler({
+      data: (b, off) => {
+        if (off !== next) ok = false;
+        next = off + b.length;
+        got += b.length;
+      },
+      gap: () => {
+        ok = false;
+      },
+    }, { maxPendingSegments: 100000, maxPendingBytes: 1 << 30 });
+    const n = 4000;
+    r.segment(0, SYN, new Uint8Array(0));
+    for (let i = 1; i < n; i++) r.segment(1 + i * 10, ACK, new Uint8Array(overlap ? 15 : 10));
+    // The late first segment: long enough to contain the starts of many held ones.
+    r.segment(1, ACK, new Uint8Array(overlap ? n * 10 : 10));
+    r.finish();
+    eq(ok, true);
+    eq(r.offset, overlap ? n * 10 + 5 : n * 10);
+    eq(got, r.offset);
+    eq(r.pendingBytes, 0);
+  }
+});

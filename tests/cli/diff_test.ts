@@ -57,7 +57,7 @@ const A_TO_B = [
   '{"type":"aspa","action":"announce","customer_asid":64500,"providers":[64501,64502]}',
 ];
 
-/** The same table in the dialects of formats.md §1–4. */
+/** The same table in the dialects rtr reads. */
 const DIALECTS: Record<string, (s: Spec) => string> = {
   "rpki-client.json": (s) =>
     JSON.stringify({
@@ -145,11 +145,30 @@ Deno.test("rtr diff FILE1 FILE2 gives the same net change across dialects, SKI c
   }
 });
 
-Deno.test("rtr diff of identical tables in different dialects exits 0 with no output", async () => {
+Deno.test("rtr diff of identical tables in different dialects exits 0 with no output (json: zero counts)", async () => {
   const { dir, cleanup } = await tempDir();
   try {
     await writeDialects(dir);
-    for (const fmt of ["ndjson", "text", "json"]) {
+    const j = await runRtr([
+      "diff",
+      `${dir}/a.rpki-client.json`,
+      `${dir}/a.routinator.json`,
+      "--format",
+      "json",
+    ]);
+    assert.deepEqual([j.code, j.stderr], [0, ""]);
+    const none = { vrps: [], router_keys: [], aspas: [] };
+    assert.deepEqual(JSON.parse(j.stdout), {
+      from: { file: `${dir}/a.rpki-client.json` },
+      to: { file: `${dir}/a.routinator.json` },
+      announce: none,
+      withdraw: none,
+      counts: {
+        announce: { vrps: 0, router_keys: 0, aspas: 0 },
+        withdraw: { vrps: 0, router_keys: 0, aspas: 0 },
+      },
+    });
+    for (const fmt of ["ndjson", "text"]) {
       const r = await runRtr([
         "diff",
         `${dir}/a.rpki-client.json`,
@@ -165,6 +184,64 @@ Deno.test("rtr diff of identical tables in different dialects exits 0 with no ou
     const w = await runRtr(["diff", `${dir}/a.rpki-client.csv`, `${dir}/a.rpki-client.json`]);
     assert.equal(w.code, 1);
     assert.match(w.stderr, /a\.rpki-client\.csv holds VRPs only/);
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("rtr diff --only vrp says a VRP-only file and a full table agree on the VRPs", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    await writeDialects(dir);
+    const csv = `${dir}/a.rpki-client.csv`, full = `${dir}/a.rpki-client.json`;
+    for (const only of [["--only", "vrp"], ["--type", "vrp"], ["--prefix", "0.0.0.0/0+"]]) {
+      const r = await runRtr(["diff", csv, full, ...only]);
+      assert.deepEqual([r.code, r.stdout, r.stderr], [0, "", ""], `${only}`);
+    }
+    // The VRPs of A against B: only the VRP changes.
+    const v = await runRtr(["diff", csv, `${dir}/b.rpki-client.json`, "--only", "vrp"]);
+    assert.equal(v.code, 1, v.stderr);
+    assert.deepEqual(lines(v.stdout), A_TO_B.filter((l) => l.includes('"type":"vrp"')));
+    const bad = await runRtr(["diff", csv, full, "--only", "roa"]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--only must be vrp, routerKey, aspa, got "roa"/);
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("rtr diff --asn, --prefix P, --prefix P+ and --type keep only the matching changes", async () => {
+  const { dir, cleanup } = await tempDir();
+  try {
+    await writeDialects(dir);
+    const a = `${dir}/a.rpki-client.json`, b = `${dir}/b.routinator.json`;
+    const only = async (...flags: string[]) => {
+      const r = await runRtr(["diff", a, b, ...flags]);
+      assert.equal(r.code, lines(r.stdout).length ? 1 : 0, r.stderr);
+      return lines(r.stdout);
+    };
+    const pick = (...ix: number[]) => ix.map((i) => A_TO_B[i]);
+    // AS64500: the VRP 2001:db8:1::/48 and the ASPA of customer 64500.
+    assert.deepEqual(await only("--asn", "64500"), pick(3, 5));
+    assert.deepEqual(await only("--asn", "64500", "--asn", "AS64497"), pick(0, 3, 5));
+    assert.deepEqual(await only("--asn", "64499", "--type", "routerKey"), pick(4));
+    assert.deepEqual(await only("--type", "aspa"), pick(1, 5));
+    assert.deepEqual(await only("--type", "vrp,routerKey"), pick(0, 2, 3, 4));
+    // Exact prefix: 2001:db8::/32 itself did not change; with + its more specific /48 did.
+    assert.deepEqual(await only("--prefix", "2001:db8::/32"), []);
+    assert.deepEqual(await only("--prefix", "2001:db8::/32+"), pick(3));
+    assert.deepEqual(
+      await only("--prefix", "198.51.100.0/22", "--prefix", "0.0.0.0/0+"),
+      pick(0, 2),
+    );
+    // Criteria of different kinds must all hold.
+    assert.deepEqual(await only("--prefix", "0.0.0.0/0+", "--asn", "64499"), pick(2));
+    const bad = await runRtr(["diff", a, b, "--prefix", "10.0.0.0"]);
+    assert.equal(bad.code, 2);
+    assert.match(
+      bad.stderr,
+      /--prefix must be ADDRESS\/LENGTH or ADDRESS\/LENGTH\+, got "10.0.0.0"/,
+    );
   } finally {
     await cleanup();
   }

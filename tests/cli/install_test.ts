@@ -1,6 +1,8 @@
 /**
- * README's one-command install: `deno task install:global` gives an `rtr` command whose
- * permissions suffice. Installed here into a temporary root with the task's own flags.
+ * README's one-command install: `deno task install:global` bundles main.ts, installs an `rtr`
+ * command for a copy of the bundle in the install root, says where it went, and the command
+ * keeps working with its permissions after the clone is moved. Run on a copy of the clone,
+ * installed into a temporary DENO_INSTALL_ROOT.
  */
 import { assertEquals as eq, assertIncludes, assertOk } from "../helpers/assert.ts";
 import { runCommand } from "../helpers/peers.ts";
@@ -9,11 +11,24 @@ import denoJson from "../../deno.json" with { type: "json" };
 
 const ROOT_DIR = new URL("../../", import.meta.url).pathname;
 
-Deno.test("deno task install:global's command installs an rtr that can sync with its permissions", async () => {
+/** Copy what the install needs (sources, config, lock) into `to`. */
+async function copyClone(to: string): Promise<void> {
+  const copy = async (rel: string) => {
+    const st = await Deno.stat(ROOT_DIR + rel);
+    if (st.isDirectory) {
+      await Deno.mkdir(`${to}/${rel}`, { recursive: true });
+      for await (const e of Deno.readDir(ROOT_DIR + rel)) await copy(`${rel}/${e.name}`);
+    } else await Deno.copyFile(ROOT_DIR + rel, `${to}/${rel}`);
+  };
+  await Deno.mkdir(to, { recursive: true });
+  for (const f of ["main.ts", "deno.json", "deno.lock", "lib", "tools"]) await copy(f);
+}
+
+Deno.test("deno task install:global installs an rtr that says where it went and survives moving the clone", async () => {
   const task: string = denoJson.tasks["install:global"];
-  const args = task.split(/\s+/);
-  eq(args.slice(0, 3), ["deno", "install", "--global"]);
-  const root = await Deno.makeTempDir();
+  assertOk(task.startsWith("deno run "), task);
+  const tmp = await Deno.makeTempDir();
+  const root = `${tmp}/root`;
   const cache = startFakeCache(async (c) => {
     await c.readPdu();
     await c.write([
@@ -31,16 +46,25 @@ Deno.test("deno task install:global's command installs an rtr that can sync with
     ]);
   });
   try {
-    const inst = await runCommand(Deno.execPath(), [...args.slice(1), "--root", root], {
-      cwd: ROOT_DIR,
+    await copyClone(`${tmp}/clone`);
+    const inst = await runCommand(Deno.execPath(), ["task", "install:global"], {
+      cwd: `${tmp}/clone`,
       timeoutMs: 120000,
+      env: { DENO_INSTALL_ROOT: root, PATH: "/usr/bin:/bin" },
     });
     eq(inst.code, 0, inst.stderr);
     const rtr = `${root}/bin/rtr`;
-    const v = await runCommand(rtr, ["-V"]);
+    assertIncludes(inst.stderr, `rtr installed: ${rtr}`);
+    assertIncludes(inst.stderr, `export PATH="${root}/bin:$PATH"`);
+    // The bundle in the clone's build/ is ignored by git; the command runs the copy in the root.
+    assertOk((await Deno.stat(`${tmp}/clone/build/rtr.js`)).isFile);
+    assertOk((await Deno.stat(`${root}/share/rtr/rtr.js`)).isFile);
+    await Deno.rename(`${tmp}/clone`, `${tmp}/moved`);
+    await Deno.remove(`${tmp}/moved/build`, { recursive: true });
+    const v = await runCommand(rtr, ["-V"], { cwd: tmp });
     eq(v.code, 0, v.stderr);
-    assertOk(v.stdout.startsWith("rtr "));
-    const out = `${root}/roas.csv`;
+    assertOk(v.stdout.startsWith("rtr "), v.stdout);
+    const out = `${tmp}/roas.csv`;
     const s = await runCommand(rtr, [
       "snapshot",
       `127.0.0.1:${cache.port}`,
@@ -48,11 +72,19 @@ Deno.test("deno task install:global's command installs an rtr that can sync with
       "csv",
       "-o",
       out,
-    ]);
+    ], { cwd: tmp });
     eq(s.code, 0, s.stderr);
     assertIncludes(await Deno.readTextFile(out), "AS64496,192.0.2.0/24,24,");
+    // Already on PATH: no advice.
+    const again = await runCommand(Deno.execPath(), ["task", "install:global"], {
+      cwd: `${tmp}/moved`,
+      timeoutMs: 120000,
+      env: { DENO_INSTALL_ROOT: root, PATH: `${root}/bin:/usr/bin:/bin` },
+    });
+    eq(again.code, 0, again.stderr);
+    assertOk(!again.stderr.includes("export PATH"), again.stderr);
   } finally {
     await cache.stop();
-    await Deno.remove(root, { recursive: true });
+    await Deno.remove(tmp, { recursive: true });
   }
 });

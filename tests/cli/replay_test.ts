@@ -248,15 +248,122 @@ Deno.test("rtr replay --check prints violations and exits 1, or nothing and exit
   });
 });
 
-Deno.test("rtr replay --port decodes a port that is not an RTR default", async () => {
+/** A pcap written by PcapWriter (as `--dump FILE.pcap` does) of one connection on `port`. */
+function onPort(port: number, router: Pdu[], cache: Pdu[]): Uint8Array {
   const parts: Uint8Array[] = [];
   const w = new PcapWriter((b) => parts.push(b.slice()));
-  w.connected({ hostname: "10.0.0.1", port: 40000 }, { hostname: "10.0.0.2", port: 9999 }, 0);
-  w.received(encodePdus(RESET), 1);
+  w.connected({ hostname: "10.0.0.1", port: 40000 }, { hostname: "10.0.0.2", port }, 0);
+  if (router.length) w.sent(encodePdus(router), 1);
+  if (cache.length) w.received(encodePdus(cache), 2);
+  w.closed(3);
   const file = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   parts.reduce((o, p) => (file.set(p, o), o + p.length), 0);
+  return file;
+}
+
+Deno.test("rtr replay --table --router-version writes ASPA for BIRD 2.16 / OpenBGPD 8 only", async () => {
+  const aspa = response(2, 9, 1, [
+    v4("192.0.2.0/24", 64496, { version: 2 }),
+    { type: 11, version: 2, flags: 1, customer: 64500, providers: [64501] },
+  ]);
+  await withFiles({ "a.pcap": pcap([[[{ type: 2, version: 2 }], aspa]]) }, async (dir) => {
+    const f = `${dir}/a.pcap`;
+    const bird = await runRtr(["replay", "--table", "--format", "bird", f]);
+    eq(bird.code, 0, bird.stderr);
+    assertIncludes(bird.stdout, "# 1 ASPA record(s) left out");
+    assertOk(!bird.stdout.includes("route aspa"));
+    const b216 = await runRtr([
+      "replay",
+      "--table",
+      "--format",
+      "bird",
+      "--router-version",
+      "bird=2.16",
+      f,
+    ]);
+    assertIncludes(b216.stdout, "\troute aspa 64500 providers 64501;");
+    const bgpd = await runRtr(["replay", "--table", "--format", "openbgpd", f]);
+    assertOk(!bgpd.stdout.includes("customer-as"));
+    const b8 = await runRtr([
+      "replay",
+      "--table",
+      "--format",
+      "openbgpd",
+      "--router-version",
+      "openbgpd=8",
+      f,
+    ]);
+    assertIncludes(b8.stdout, "\tcustomer-as 64500 provider-as { 64501 }");
+    const bad = await runRtr([
+      "replay",
+      "--table",
+      "--format",
+      "csv",
+      "--router-version",
+      "bird=2.16",
+      f,
+    ]);
+    eq(bad.code, 2);
+    eq(oneLine(bad.stderr), "rtr: --router-version only applies with --format bird or openbgpd");
+  });
+});
+
+Deno.test("rtr replay finds RTR on a port it has never seen, in every mode", async () => {
+  const file = onPort(42820, [{ type: 2, version: 1 }], RESET);
+  await withFiles({ "x.pcap": file }, async (dir) => {
+    const r = await runRtr(["replay", `${dir}/x.pcap`]);
+    eq([r.code, r.stderr], [0, ""]);
+    const recs = ndjson(r.stdout);
+    eq(recs.map((x) => x.name), [
+      "Reset Query",
+      "Cache Response",
+      "IPv4 Prefix",
+      "IPv4 Prefix",
+      "End of Data",
+    ]);
+    eq(recs[0].flow, "10.0.0.1:40000>10.0.0.2:42820");
+    const t = await runRtr(["replay", "--table", "--format", "csv", `${dir}/x.pcap`]);
+    eq(t.code, 0, t.stderr);
+    assertIncludes(t.stdout, "192.0.2.0/24");
+    const c = await runRtr(["replay", "--check", `${dir}/x.pcap`]);
+    eq([c.code, c.stdout, c.stderr], [0, "", ""]);
+  });
+});
+
+Deno.test("rtr replay says so on stderr and exits 1 in every mode when no RTR stream is found", async () => {
+  // Not RTR (text) on a port that is not forced, and a pcap with no TCP data at all.
+  const text = new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  const parts: Uint8Array[] = [];
+  const w = new PcapWriter((b) => parts.push(b.slice()));
+  w.connected({ hostname: "10.0.0.1", port: 40000 }, { hostname: "10.0.0.2", port: 8080 }, 0);
+  w.sent(text, 1);
+  w.closed(2);
+  const http = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+  parts.reduce((o, p) => (http.set(p, o), o + p.length), 0);
+  const good = onPort(42820, [{ type: 2, version: 1 }], RESET);
+  await withFiles({ "h.pcap": http, "g.pcap": good }, async (dir) => {
+    for (const mode of [[], ["--table"], ["--check"]]) {
+      const r = await runRtr(["replay", ...mode, `${dir}/h.pcap`]);
+      eq([r.code, r.stdout], [1, ""], `${mode}`);
+      eq(oneLine(r.stderr), "rtr replay: no RTR stream found", `${mode}`);
+      // With several files: the one without RTR is named, the others are still replayed.
+      const m = await runRtr(["replay", ...mode, `${dir}/g.pcap`, `${dir}/h.pcap`]);
+      eq(m.code, 1, `${mode}`);
+      eq(oneLine(m.stderr), `rtr replay: ${dir}/h.pcap: no RTR stream found`, `${mode}`);
+      if (mode.length === 0) eq(ndjson(m.stdout).length, 5);
+    }
+  });
+});
+
+Deno.test("rtr replay --port forces a port whose capture starts in the middle of a session", async () => {
+  // Only prefixes and End of Data: no first PDU to recognise RTR by.
+  const file = onPort(9999, [], RESET.slice(1));
   await withFiles({ "p.pcap": file }, async (dir) => {
-    eq((await runRtr(["replay", `${dir}/p.pcap`])).stdout, "");
-    eq(ndjson((await runRtr(["replay", "--port", "9999", `${dir}/p.pcap`])).stdout).length, 4);
+    const r = await runRtr(["replay", `${dir}/p.pcap`]);
+    eq([r.code, r.stdout], [1, ""]);
+    eq(oneLine(r.stderr), "rtr replay: no RTR stream found");
+    const f = await runRtr(["replay", "--port", "9999", `${dir}/p.pcap`]);
+    eq(f.code, 0, f.stderr);
+    eq(ndjson(f.stdout).length, 3);
   });
 });

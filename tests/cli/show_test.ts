@@ -1,4 +1,4 @@
-/** CLI contract of `rtr show`: the old rtr_show table (formats.md §5), exit codes. */
+/** CLI contract of `rtr show`: the old rtr_show table, filters, exit codes. */
 import assert from "node:assert/strict";
 import { runRtr, stayRtrJson } from "../helpers/peers.ts";
 
@@ -73,5 +73,57 @@ Deno.test("rtr show masks host bits with a warning, exits 2 on a bad prefix and 
     const c = await runRtr(["show", "1.37.0.0/16", "--from", `${file}.missing.json`]);
     assert.equal(c.code, 1);
     assert.match(c.stderr, /no such file/);
+  });
+});
+
+Deno.test("rtr show --asn narrows the rows of a PREFIX, or selects them alone", async () => {
+  await withFile(async (file) => {
+    const r = await runRtr(["show", "-l", "1.37.0.0/16", "--asn", "4775", "--from", file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      r.stdout,
+      HEADER +
+        "1.37.0.0/16      1.37.0.0/16         /17 AS4775\n" +
+        "1.37.0.0/16      1.37.128.0/17           AS4775\n",
+    );
+    const all = await runRtr(["show", "--asn", "AS4775", "--asn", "64496", "--from", file]);
+    assert.equal(all.code, 0, all.stderr);
+    assert.equal(
+      all.stdout,
+      HEADER +
+        "1.37.0.0/16      1.37.0.0/16         /17 AS4775\n" +
+        "1.37.4.0/24      1.37.4.0/24             AS64496\n" +
+        "1.37.128.0/17    1.37.128.0/17           AS4775\n" +
+        "112.198.0.0/16   112.198.0.0/16      /24 AS4775\n" +
+        "2001:db8::/32    2001:db8::/32           AS64496\n",
+    );
+  });
+});
+
+Deno.test("rtr show --prefix P and P+ select VRPs without a PREFIX argument", async () => {
+  await withFile(async (file) => {
+    const exact = await runRtr(["show", "--prefix", "1.37.0.0/16", "--from", file]);
+    assert.equal(exact.code, 0, exact.stderr);
+    assert.equal(exact.stdout, HEADER + "1.37.0.0/16      1.37.0.0/16         /17 AS4775\n");
+    const more = await runRtr([
+      "show",
+      "--prefix",
+      "1.37.0.0/16+",
+      "--asn",
+      "4775",
+      "--from",
+      file,
+    ]);
+    assert.equal(
+      more.stdout,
+      HEADER +
+        "1.37.0.0/16      1.37.0.0/16         /17 AS4775\n" +
+        "1.37.128.0/17    1.37.128.0/17           AS4775\n",
+    );
+    const none = await runRtr(["show", "--from", file]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /Expected at least one PREFIX, --asn or --prefix/);
+    const bad = await runRtr(["show", "--prefix", "1.37.0.0/40", "--from", file]);
+    assert.equal(bad.code, 2);
   });
 });

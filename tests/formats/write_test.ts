@@ -12,7 +12,8 @@ import {
   writeTable,
 } from "../../lib/formats/write.ts";
 import { diffTables, type PayloadTable } from "../../lib/model/mod.ts";
-import { hasCommand } from "../helpers/peers.ts";
+import { parseRouterVersions, type RouterWriteOptions } from "../../lib/formats/router_version.ts";
+import { requirePeers } from "../helpers/peers.ts";
 import { KEY, memorySink, SKI, smallTable } from "./table_fixtures.ts";
 
 const META: TableMeta = {
@@ -26,11 +27,19 @@ const META: TableMeta = {
   generated: new Date("2026-07-20T10:00:00.250Z"),
 };
 
-async function render(t: PayloadTable, f: OutputFormat, meta = META): Promise<string> {
+async function render(
+  t: PayloadTable,
+  f: OutputFormat,
+  meta = META,
+  opts: RouterWriteOptions = {},
+): Promise<string> {
   const m = memorySink();
-  await writeTable(m.sink, t, f, meta);
+  await writeTable(m.sink, t, f, meta, opts);
   return m.text();
 }
+
+/** Releases that read ASPA. */
+const ASPA_ROUTERS: RouterWriteOptions = { routers: parseRouterVersions(["bird=2.16,openbgpd=8"]) };
 
 Deno.test("writeTable() json writes the rpki-client document exactly, ASPA also for StayRTR", async () => {
   assert.equal(
@@ -107,7 +116,7 @@ AS64496,2001:db8::/32,48,
 
 Deno.test("writeTable() openbgpd writes roa-set (maxlen only when needed) and aspa-set", async () => {
   assert.equal(
-    await render(smallTable(), "openbgpd"),
+    await render(smallTable(), "openbgpd", META, ASPA_ROUTERS),
     `# rtr snapshot of 127.0.0.1:8282, session 4660, serial 6, version 2, at 2026-07-20T10:00:00Z
 # 4 VRPs (3 IPv4, 1 IPv6), 1 router keys, 2 ASPA
 # 1 BGPsec router key(s) left out: bgpd.conf has no syntax for them
@@ -127,13 +136,13 @@ aspa-set {
 
 Deno.test("writeTable() bird writes roa4/roa6 tables, static protocols and ASPA routes", async () => {
   assert.equal(
-    await render(smallTable(), "bird"),
+    await render(smallTable(), "bird", META, ASPA_ROUTERS),
     `# rtr snapshot of 127.0.0.1:8282, session 4660, serial 6, version 2, at 2026-07-20T10:00:00Z
 # 4 VRPs (3 IPv4, 1 IPv6), 1 router keys, 2 ASPA
 # 1 BGPsec router key(s) left out: BIRD has no syntax for them
 roa4 table ROAS4;
 roa6 table ROAS6;
-aspa table ASPAS; # BIRD 2.16 or later
+aspa table ASPAS;
 
 protocol static rtr_roa4 {
 \troa4 { table ROAS4; };
@@ -160,10 +169,40 @@ Deno.test("writeTable() openbgpd and bird handle an empty provider list", async 
   const t = parseTableText('{"aspas":[{"customer":"AS3335","providers":[]}]}').table;
   const meta = { generated: META.generated };
   assert.match(
-    await render(t, "openbgpd", meta),
+    await render(t, "openbgpd", meta, ASPA_ROUTERS),
     /aspa-set \{\n\t# customer-as 3335 has an empty provider list, left out\n\}\n$/,
   );
-  assert.match(await render(t, "bird", meta), /\troute aspa 3335 transit;\n\}\n$/);
+  assert.match(await render(t, "bird", meta, ASPA_ROUTERS), /\troute aspa 3335 transit;\n\}\n$/);
+});
+
+Deno.test("writeTable() openbgpd and bird leave ASPA out by default, for the releases Debian ships", async () => {
+  const bird = await render(smallTable(), "bird");
+  assert.doesNotMatch(bird, /aspa table|route aspa|rtr_aspa/);
+  assert.match(
+    bird,
+    /^# 2 ASPA record\(s\) left out: BIRD reads them from 2\.16 on \(--router-version bird=2\.16\)$/m,
+  );
+  assert.match(bird, /roa4 table ROAS4;\nroa6 table ROAS6;\n\nprotocol static rtr_roa4/);
+  const bgpd = await render(smallTable(), "openbgpd");
+  assert.doesNotMatch(bgpd, /^aspa-set|customer-as/m);
+  assert.match(
+    bgpd,
+    /\}\n# 2 ASPA record\(s\) left out: OpenBGPD reads aspa-set from 8\.0 on \(--router-version openbgpd=8\)\n$/,
+  );
+  // Releases before the ASPA ones give the same as the default.
+  for (const v of ["bird=2.0", "bird=2.15.1", "openbgpd=7.x", "openbgpd=7.7"]) {
+    const o = { routers: parseRouterVersions([v]) };
+    assert.equal(await render(smallTable(), "bird", META, o), bird, v);
+    assert.equal(await render(smallTable(), "openbgpd", META, o), bgpd, v);
+  }
+  for (const v of ["bird=3", "bird=2.16", "openbgpd=8", "openbgpd=9.1"]) {
+    const o = { routers: parseRouterVersions([v]) };
+    const f = v.startsWith("bird") ? "bird" : "openbgpd";
+    assert.match(await render(smallTable(), f, META, o), /aspa table ASPAS;|aspa-set \{/, v);
+  }
+  for (const bad of ["bird", "bird=", "gobgp=3", "bird=two"]) {
+    assert.throws(() => parseRouterVersions([bad]), /--router-version must be bird=VERSION/);
+  }
 });
 
 Deno.test("json output round-trips through parseTableText to the same table", async () => {
@@ -254,38 +293,46 @@ Deno.test("line builders put type first and writeDiff writes withdrawals before 
   );
 });
 
-Deno.test("bgpd -n and bird -p accept our openbgpd and bird output (when installed)", async () => {
-  // Optional tools (not CI peers): OpenBGPD 7.7 and BIRD 2.0.12 predate ASPA, so check a table
-  // without ASPA; the ASPA syntax is checked against formats.md above.
-  const t = parseTableText(JSON.stringify({
-    roas: [
-      { asn: 13335, prefix: "1.1.1.0/24", maxLength: 24 },
-      { asn: 4200000000, prefix: "192.0.2.0/23", maxLength: 24 },
-      { asn: 64496, prefix: "2001:db8::/32", maxLength: 48 },
-    ],
-  })).table;
+/** The installed release of a router (`bird --version`, `bgpd -V`), e.g. "2.0.12". */
+async function installed(cmd: string, flag: string): Promise<string> {
+  const r = await new Deno.Command(cmd, { args: [flag] }).output();
+  const text = new TextDecoder().decode(r.stdout) + new TextDecoder().decode(r.stderr);
+  return /(\d+\.\d+(?:\.\d+)?)/.exec(text)![1];
+}
+
+Deno.test("bgpd -n and bird -p load our default openbgpd and bird output, and that for their release", async () => {
+  // The default output must load in the releases Debian ships (OpenBGPD 7.7 and BIRD 2.0.12
+  // predate ASPA); --router-version with the installed release must load too (with ASPA when
+  // the release has it). A table with VRPs of both families, a router key and ASPA.
+  const t = smallTable();
   const dir = await Deno.makeTempDir();
   try {
-    if (hasCommand("bgpd")) {
-      await Deno.writeTextFile(`${dir}/frag`, await render(t, "openbgpd"));
-      await Deno.writeTextFile(
-        `${dir}/bgpd.conf`,
-        `AS 64496\nrouter-id 192.0.2.1\ninclude "${dir}/frag"\n`,
-      );
-      const r = await new Deno.Command("bgpd", { args: ["-n", "-f", `${dir}/bgpd.conf`] })
-        .output();
-      assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
-    } else console.warn("SKIPPED: bgpd not installed");
-    if (hasCommand("bird")) {
-      await Deno.writeTextFile(`${dir}/frag.bird`, await render(t, "bird"));
-      await Deno.writeTextFile(
-        `${dir}/bird.conf`,
-        `router id 192.0.2.1;\ninclude "${dir}/frag.bird";\n`,
-      );
-      const r = await new Deno.Command("bird", { args: ["-p", "-c", `${dir}/bird.conf`] })
-        .output();
-      assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
-    } else console.warn("SKIPPED: bird not installed");
+    if (requirePeers("bgpd")) {
+      const release = await installed("bgpd", "-V");
+      for (const opts of [{}, { routers: parseRouterVersions([`openbgpd=${release}`]) }]) {
+        await Deno.writeTextFile(`${dir}/frag`, await render(t, "openbgpd", META, opts));
+        await Deno.writeTextFile(
+          `${dir}/bgpd.conf`,
+          `AS 64496\nrouter-id 192.0.2.1\ninclude "${dir}/frag"\n`,
+        );
+        const r = await new Deno.Command("bgpd", { args: ["-n", "-f", `${dir}/bgpd.conf`] })
+          .output();
+        assert.equal(r.code, 0, `OpenBGPD ${release}: ${new TextDecoder().decode(r.stderr)}`);
+      }
+    }
+    if (requirePeers("bird")) {
+      const release = await installed("bird", "--version");
+      for (const opts of [{}, { routers: parseRouterVersions([`bird=${release}`]) }]) {
+        await Deno.writeTextFile(`${dir}/frag.bird`, await render(t, "bird", META, opts));
+        await Deno.writeTextFile(
+          `${dir}/bird.conf`,
+          `router id 192.0.2.1;\ninclude "${dir}/frag.bird";\n`,
+        );
+        const r = await new Deno.Command("bird", { args: ["-p", "-c", `${dir}/bird.conf`] })
+          .output();
+        assert.equal(r.code, 0, `BIRD ${release}: ${new TextDecoder().decode(r.stderr)}`);
+      }
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
