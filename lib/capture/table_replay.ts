@@ -153,7 +153,7 @@ export class TableReplayer implements CaptureHandler {
       case "fatal": {
         if (
           st.guessed && ev.error instanceof DecodeError &&
-          ev.error.errorCode === ErrorCode.DuplicateAnnouncement && pdu.type === 7
+          ev.error.code === ErrorCode.DuplicateAnnouncement && pdu.type === 7
         ) {
           // The response re-announced held records: it answered a Reset Query after all.
           const pdus = st.guessed;

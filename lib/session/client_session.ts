@@ -272,7 +272,7 @@ export class ClientSession {
   decodeFailed(e: DecodeError): SessionEvent {
     // Never answer an Error Report with one (8210bis §5.11).
     const isErrorReport = e.pdu !== undefined && e.pdu.length > 1 && e.pdu[1] === 10;
-    return this.#fatal(e.errorCode, e.message, e.pdu, !isErrorReport);
+    return this.#fatal(e.code, e.message, e.pdu, !isErrorReport);
   }
 
   #fatal(code: number, message: string, raw?: RawBytes, report = true): SessionEvent {

@@ -48,7 +48,7 @@ export interface PrefixPdu {
   hostBits?: boolean;
 }
 
-/** End of Data (type 7); timers are absent in version 0. */
+/** End of Data (type 7); timers are absent in version 0 and required from version 1. */
 export interface EndOfDataPdu {
   type: 7;
   version: number;
