@@ -5,7 +5,7 @@
  * failures are reported to the cache with an Error Report (8210bis §5.11). It never touches a
  * socket or a clock: the driver (lib/client.ts) feeds it PDUs and carries out what it returns.
  */
-import { DecodeError, PeerError, quoteText, type RtrError } from "../errors.ts";
+import { DecodeError, PeerError, quoteText, RtrError } from "../errors.ts";
 import {
   type EndOfDataPdu,
   ErrorCode,
@@ -270,7 +270,7 @@ export class ClientSession {
       // Not the cache's protocol error but our limit: no Error Report, keep the table.
       this.#staging = null;
       this.#outstanding = null;
-      return { kind: "fatal", error: Staging.tooLargeError(v), flush: false };
+      return { kind: "fatal", error: new RtrError(v.message), flush: false };
     }
     return this.#fatal(v.code ?? ErrorCode.CorruptData, v.message, raw);
   }

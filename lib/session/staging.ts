@@ -11,7 +11,6 @@
  * --check`): every violation goes to `onViolation` and the response is applied as far as it can
  * be. The same rules either way.
  */
-import { RtrError } from "../errors.ts";
 import { ErrorCode, FLAG_ANNOUNCE, type Pdu, pduName, readPrefixWords } from "../wire/mod.ts";
 import type { AspaPdu, PayloadPdu, PrefixPdu, RouterKeyPdu } from "../wire/mod.ts";
 import {
@@ -172,6 +171,7 @@ export class Staging {
   #onViolation?: (v: StagingViolation) => void;
   #maxRecords: number;
   #maxBytes: number;
+  #overflow: StagingViolation | null = null;
 
   constructor(reset: boolean, sessionId: number, version: number, opts: StagingOptions = {}) {
     this.reset = reset;
@@ -203,25 +203,24 @@ export class Staging {
     return code === null ? null : v;
   }
 
-  /** The response would exceed its caps with `bytes` more bytes (the record is not staged). */
+  /**
+   * The violation when `bytes` more bytes would take the response past its caps (the record is
+   * not staged), else null. Never lenient: a response this large must not take all memory; it is
+   * reported once, and every later record is refused the same way.
+   */
   #tooLarge(bytes: number, pdu: Pdu): StagingViolation | null {
+    if (this.#overflow) return this.#overflow;
     const n = this.announced + this.withdrawn;
     if (n < this.#maxRecords && this.bytes + bytes <= this.#maxBytes) return null;
     const what = n >= this.#maxRecords ? `${this.#maxRecords} records` : `${this.#maxBytes} bytes`;
-    // Never lenient: a response this large must not take the process's memory.
-    const v: StagingViolation = {
+    this.#overflow = {
       rule: "response-too-large",
       code: null,
       message: `Response exceeds ${what} without End of Data; keeping the previous table`,
       pdu,
     };
-    this.#onViolation?.(v);
-    return v;
-  }
-
-  /** The error a "response-too-large" violation fails the sync with. */
-  static tooLargeError(v: StagingViolation): RtrError {
-    return new RtrError(v.message);
+    this.#onViolation?.(this.#overflow);
+    return this.#overflow;
   }
 
   /**

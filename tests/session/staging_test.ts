@@ -177,3 +177,17 @@ Deno.test("responseLimits() defaults to max(10M, 4 × the previous table); optio
   eq(l.maxBytes, Math.max(1 << 30, 4 * 20 * 3_000_000));
   eq(responseLimits(emptyTable(), { maxRecords: 5, maxBytes: 6 }), { maxRecords: 5, maxBytes: 6 });
 });
+
+Deno.test("Staging reports the cap once, even in lenient mode, and refuses every later record", () => {
+  const vs: StagingViolation[] = [];
+  const st = new Staging(true, 3, 1, {
+    mode: "lenient",
+    onViolation: (v) => vs.push(v),
+    limits: { maxRecords: 1, maxBytes: 1 << 20 },
+  });
+  eq(st.stage(v4(true, NET, 24, 1)), null);
+  eq(st.stage(v4(true, NET, 24, 2))?.rule, "response-too-large");
+  eq(st.stage(v4(true, NET, 24, 3))?.rule, "response-too-large");
+  eq(vs.map((v) => v.rule), ["response-too-large"]);
+  eq(st.announced, 1);
+});
