@@ -299,12 +299,12 @@ export class ProtocolChecker implements CaptureHandler {
     c.staging = open;
   }
 
-  /** Where a staging violation is reported: the PDU being handled. */
-  #at: { stream: RtrStream; time: Timestamp | null } | null = null;
+  /** Where a staging violation is reported: the stream and time of the PDU being handled. */
+  #atStream: RtrStream | null = null;
+  #atTime: Timestamp | null = null;
 
   #staged(v: StagingViolation, open: OpenResponse): void {
-    const at = this.#at!;
-    this.#flag(v.rule, v.message, v.code, at.stream, at.time, v.pdu, open);
+    this.#flag(v.rule, v.message, v.code, this.#atStream!, this.#atTime, v.pdu, open);
   }
 
   #payload(c: ConnState, stream: RtrStream, pdu: Pdu & PayloadType, time: Timestamp | null) {
@@ -320,7 +320,8 @@ export class ProtocolChecker implements CaptureHandler {
       );
       return;
     }
-    this.#at = { stream, time };
+    this.#atStream = stream;
+    this.#atTime = time;
     const version = st.staging.version;
     if (st.staging.reset && (pdu.flags & 1) === 0) {
       st.staging.stage(pdu); // "withdrawal-in-reset", and the PDU is skipped
@@ -389,7 +390,8 @@ export class ProtocolChecker implements CaptureHandler {
       }
     }
     // Apply leniently: every violation is reported through #staged.
-    this.#at = { stream, time };
+    this.#atStream = stream;
+    this.#atTime = time;
     const r = staging.commit(p.table, p.legacy);
     if (!isViolation(r)) {
       p.table = r.table;
