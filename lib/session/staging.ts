@@ -172,6 +172,11 @@ export class Staging {
   #maxRecords: number;
   #maxBytes: number;
   #overflow: StagingViolation | null = null;
+  /**
+   * Prefix PDUs the fast path may still stage without looking at the caps: records left, and
+   * no more than the bytes left hold at 32 bytes each. At 0 the exact check of `stage()` decides.
+   */
+  #room: number;
 
   constructor(reset: boolean, sessionId: number, version: number, opts: StagingOptions = {}) {
     this.reset = reset;
@@ -181,6 +186,7 @@ export class Staging {
     this.#onViolation = opts.onViolation;
     this.#maxRecords = opts.limits?.maxRecords ?? Infinity;
     this.#maxBytes = opts.limits?.maxBytes ?? Infinity;
+    this.#room = this.#roomLeft();
     this.#vrpAnnounce = new VrpSetBuilder(reset ? 1 << 16 : 1024);
     this.#vrpWithdraw = new VrpSetBuilder(reset ? 16 : 1024);
   }
@@ -201,6 +207,11 @@ export class Staging {
       return null;
     }
     return code === null ? null : v;
+  }
+
+  #roomLeft(): number {
+    const records = this.#maxRecords - this.announced - this.withdrawn;
+    return Math.max(0, Math.min(records, Math.floor((this.#maxBytes - this.bytes) / 32)));
   }
 
   /**
@@ -243,6 +254,7 @@ export class Staging {
     this.bytes += bytes;
     if (announce) this.announced++;
     else this.withdrawn++;
+    this.#room = this.#roomLeft();
     if (p.type === 9) return this.#stageKey(p, announce);
     if (p.type === 11) return this.#stageAspa(p, announce);
     if (p.hostBits) this.hostBits++;
@@ -269,10 +281,7 @@ export class Staging {
     const v6 = bytes[off + 1] === 6;
     const prefixLength = bytes[off + 9], maxLength = bytes[off + 10];
     if (prefixLength > maxLength || maxLength > (v6 ? 128 : 32)) return false;
-    const len = v6 ? 32 : 20;
-    if (
-      this.announced + this.withdrawn >= this.#maxRecords || this.bytes + len > this.#maxBytes
-    ) return false;
+    if (this.#room <= 0) return false;
     const w = PREFIX_WORDS;
     if (readPrefixWords(view, off, v6, prefixLength, w)) this.hostBits++;
     (announce ? this.#vrpAnnounce : this.#vrpWithdraw).addWords(
@@ -285,7 +294,8 @@ export class Staging {
       maxLength,
       view.getUint32(off + (v6 ? 28 : 16)),
     );
-    this.bytes += len;
+    this.#room--;
+    this.bytes += v6 ? 32 : 20;
     if (announce) this.announced++;
     else this.withdrawn++;
     return true;
