@@ -32,7 +32,7 @@ export class DecodeError extends RtrError {
   }
 }
 
-/** The peer sent an Error Report: its code and text reach the user verbatim. */
+/** The peer sent an Error Report: `code` and `text` as received; the message quotes the text safely. */
 export class PeerError extends RtrError {
   /** Error code from the peer's Error Report. */
   readonly code: number;
