@@ -19,20 +19,20 @@ export class UsageError extends RtrError {
   override exitCode = 2;
 }
 
-/** A PDU that cannot be decoded or violates the protocol; `errorCode` is the RFC error code. */
+/** A PDU that cannot be decoded or violates the protocol; `code` is the RFC error code. */
 export class DecodeError extends RtrError {
   /** RFC error code to report to the peer. */
-  readonly errorCode: number;
+  readonly code: number;
   /** The offending PDU (or its first bytes), to encapsulate in the Error Report. */
   readonly pdu?: Uint8Array;
-  constructor(errorCode: number, message: string, pdu?: Uint8Array, options?: ErrorOptions) {
+  constructor(code: number, message: string, pdu?: Uint8Array, options?: ErrorOptions) {
     super(message, options);
-    this.errorCode = errorCode;
+    this.code = code;
     this.pdu = pdu;
   }
 }
 
-/** The peer sent an Error Report: its code and text reach the user verbatim. */
+/** The peer sent an Error Report: `code` and `text` as received; the message quotes the text safely. */
 export class PeerError extends RtrError {
   /** Error code from the peer's Error Report. */
   readonly code: number;
@@ -52,10 +52,43 @@ export class TransportError extends RtrError {}
 /** A file or table that cannot be read or parsed: exit 1 (2 for `diff`). */
 export class InputError extends RtrError {}
 
-/** One line for stderr describing any error, with no stack trace. */
+/**
+ * One line for stderr describing any error, with no stack trace. A runtime's "not found" error
+ * (recognised by its name, so this layer needs no runtime API) already says what was missing.
+ */
 export function describeError(e: unknown): string {
   if (e instanceof RtrError) return e.message;
-  if (e instanceof Deno.errors.NotFound) return e.message;
+  if (e instanceof Error && e.name === "NotFound") return e.message;
   if (e instanceof Error) return `${e.name}: ${e.message}`;
   return String(e);
+}
+
+/** Longest untrusted text `quoteText` keeps, in characters, before it cuts with `…`. */
+export const QUOTED_TEXT_MAX = 200;
+
+/**
+ * Untrusted text (a peer's Error Report) made safe for a terminal and one line: control
+ * characters (C0, DEL, C1, so also ESC and newlines), line and paragraph separators and bidi
+ * controls escaped (`\n`, `\x1b`, `\u2028`), backslash and quote escaped, cut after `max`
+ * characters with `…`, in double quotes.
+ */
+export function quoteText(text: string, max = QUOTED_TEXT_MAX): string {
+  let out = "";
+  let n = 0;
+  for (const ch of text) {
+    if (n === max) return `"${out}…"`;
+    n++;
+    const c = ch.codePointAt(0)!;
+    if (c === 0x5c) out += "\\\\";
+    else if (c === 0x22) out += '\\"';
+    else if (c === 0x0a) out += "\\n";
+    else if (c === 0x0d) out += "\\r";
+    else if (c === 0x09) out += "\\t";
+    else if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) out += `\\x${c.toString(16).padStart(2, "0")}`;
+    else if (
+      c === 0x2028 || c === 0x2029 || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069)
+    ) out += `\\u${c.toString(16)}`;
+    else out += ch;
+  }
+  return `"${out}"`;
 }

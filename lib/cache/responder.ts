@@ -131,7 +131,7 @@ export class CacheConnection {
     }
     const maxV = this.#cache.maxVersion;
     if (this.version !== undefined) {
-      if (e.errorCode === ErrorCode.UnsupportedProtocolVersion) {
+      if (e.code === ErrorCode.UnsupportedProtocolVersion) {
         this.#error(
           out,
           this.version,
@@ -141,10 +141,10 @@ export class CacheConnection {
         );
         return;
       }
-      this.#error(out, this.version, e.errorCode, e.message, raw);
+      this.#error(out, this.version, e.code, e.message, raw);
       return;
     }
-    if (e.errorCode === ErrorCode.UnsupportedProtocolVersion) {
+    if (e.code === ErrorCode.UnsupportedProtocolVersion) {
       this.#error(
         out,
         maxV,
@@ -158,7 +158,7 @@ export class CacheConnection {
       return;
     }
     const v = raw.length > 0 && raw[0] <= maxV ? raw[0] : maxV;
-    this.#error(out, v, e.errorCode, e.message, raw);
+    this.#error(out, v, e.code, e.message, raw);
   }
 
   #onPdu(pdu: Pdu, raw: Uint8Array, out: CacheOutput): void {

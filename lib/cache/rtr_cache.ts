@@ -6,8 +6,7 @@
  * `connection()` gives the per-router responder.
  */
 import { MAX_VERSION } from "../wire/mod.ts";
-import { DEFAULT_TIMERS } from "../session/client_session.ts";
-import { type PayloadTable, routerKeyId, VrpSet } from "../model/mod.ts";
+import { DEFAULT_TIMERS, type PayloadTable, routerKeyId, VrpSet } from "../model/mod.ts";
 import { CacheConnection } from "./responder.ts";
 import { type AspaLayout, CHUNK_SIZE, type Response, ResponseEncoder } from "./response_encoder.ts";
 import { SerialHistory, type UpdateResult } from "./serial_history.ts";
@@ -20,11 +19,11 @@ export interface CacheOptions {
   sessionId: number;
   /** Highest protocol version served (0 to 2); default 2. */
   maxVersion?: number;
-  /** Refresh Interval sent in End of Data (v1+), seconds; default 3600. */
+  /** Refresh Interval sent in End of Data (v1+), seconds; default `DEFAULT_TIMERS`. */
   refresh?: number;
-  /** Retry Interval sent in End of Data (v1+), seconds; default 600. */
+  /** Retry Interval sent in End of Data (v1+), seconds; default `DEFAULT_TIMERS`. */
   retry?: number;
-  /** Expire Interval sent in End of Data (v1+), seconds; default 7200. */
+  /** Expire Interval sent in End of Data (v1+), seconds; default `DEFAULT_TIMERS`. */
   expire?: number;
   /** Past serials kept for Serial Query deltas; default 16. */
   historySize?: number;

@@ -6,7 +6,15 @@
  */
 import { InputError } from "../errors.ts";
 import { MAX_PDU_LENGTH } from "../wire/mod.ts";
-import { fromBase64, fromHex, type RouterKey, routerKeyId, type VrpSet, W } from "../model/mod.ts";
+import {
+  compareWireRouterKeys,
+  fromBase64,
+  fromHex,
+  type RouterKey,
+  routerKeyId,
+  type VrpSet,
+  W,
+} from "../model/mod.ts";
 
 /** A router key ready for the wire. */
 export interface WireKey {
@@ -15,18 +23,6 @@ export interface WireKey {
   spki: Uint8Array;
   /** The model's identity of the key (`routerKeyId`). */
   id: string;
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
-  return a.length - b.length;
-}
-
-/** 8210bis §11.2 order of router keys: SKI, SPKI length, SPKI bytes, ASN. */
-function compareWireKeys(a: WireKey, b: WireKey): number {
-  return compareBytes(a.ski, b.ski) || a.spki.length - b.spki.length ||
-    compareBytes(a.spki, b.spki) || a.asn - b.asn;
 }
 
 function wireKey(k: RouterKey): WireKey {
@@ -49,7 +45,7 @@ function wireKey(k: RouterKey): WireKey {
 
 /** Router keys decoded for the wire, in §11.2 order; a key that cannot be encoded throws. */
 export function wireKeys(keys: readonly RouterKey[]): WireKey[] {
-  return keys.map(wireKey).sort(compareWireKeys);
+  return keys.map(wireKey).sort(compareWireRouterKeys);
 }
 
 /** Refuse VRPs that cannot go on the wire (max length outside prefix length..32 or 128). */

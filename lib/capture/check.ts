@@ -1,37 +1,48 @@
 /**
  * `replay --check`: what a strict router would flag in a captured RTR session, as `violation`
  * records. Checks version negotiation (Serial Notify before it, a different version after it;
- * 8210bis §7, protocol.md §3), the response structure (payload only between Cache Response and
- * End of Data, session ids, no withdrawals in a reset response; §4.3), duplicate announcements
- * and withdrawals of unknown records against the table held so far (§4.6), the v2 ordering of
- * §4.8 (8210bis §11.2) and timer ranges (§4.4), plus every malformed PDU. Unlike a router it
- * does not stop at the first problem: it applies what it can leniently and goes on, so one
- * capture yields every violation in it.
+ * 8210bis §7), the response structure (payload only between Cache Response and End of Data,
+ * session ids, no withdrawals in a reset response; RFC 8210 §5), duplicate announcements and
+ * withdrawals of unknown records against the table held so far (8210bis §5.6, §11.3), the v2
+ * ordering of 8210bis §11.2 and the timer ranges of RFC 8210 §6, plus every malformed PDU. The
+ * response is staged by the router's own `Staging` in lenient mode: unlike a router it does not
+ * stop at the first problem but applies what it can and goes on, so one capture yields every
+ * violation in it.
  */
-import { errorCodeFor, errorName, type Pdu, pduName } from "../wire/mod.ts";
-import { formatPrefix, toBase64, toHex, VrpSet, VrpSetBuilder, W } from "../model/mod.ts";
+import { ErrorCode, errorCodeFor, errorName, type Pdu, pduName } from "../wire/mod.ts";
+import {
+  emptyTable,
+  formatPrefix,
+  orderViolation,
+  type PayloadTable,
+  timerProblems,
+} from "../model/mod.ts";
+import { isViolation, Staging, type StagingViolation } from "../session/mod.ts";
 import type { CaptureHandler, RtrConnection, RtrStream } from "./flows.ts";
 import type { MalformedSpan, PduBytes } from "./pdu_scanner.ts";
 import { pduFields, streamFields } from "./records.ts";
 import type { Timestamp } from "./timestamp.ts";
 
+export { orderViolation };
+
 /** Rules `--check` applies, with what each means. */
 export const CHECK_RULES: Record<string, string> = {
   "malformed": "a PDU that cannot be decoded (wrong length, field out of range, unknown type)",
-  "notify-before-negotiation": "Serial Notify before the version was negotiated (§3 rule 6)",
-  "unexpected-version": "a PDU whose version differs from the negotiated one (§3 rule 7)",
-  "wrong-direction": "a PDU type that this side never sends (§1.2)",
-  "outside-response": "payload or End of Data outside Cache Response … End of Data (§4.3)",
-  "unexpected-response": "Cache Response while another response is open (§4.3)",
-  "unexpected-cache-reset": "Cache Reset that does not answer a Serial Query (§4.3)",
-  "session-mismatch": "session id differs from the Cache Response or the session (§4.3, §4.6)",
-  "withdrawal-in-reset": "a withdrawal in the response to a Reset Query (§4.3)",
-  "duplicate-announcement": "announcement of a record already held (§4.6, error 7)",
-  "unknown-withdrawal": "withdrawal of a record not held (§4.6, error 6)",
-  "aspa-stale-withdrawal": "legacy ASPA withdrawal naming other providers than held (§7)",
-  "ordering": "v2 payload order of §4.8 not kept (error 11)",
-  "host-bits": "v2 prefix with bits set beyond its length (§1.3)",
-  "timers": "End of Data timers outside §4.4 ranges, or Expire not above Refresh and Retry",
+  "notify-before-negotiation": "Serial Notify before the version was negotiated (8210bis §7)",
+  "unexpected-version": "a PDU whose version differs from the negotiated one (8210bis §7, error 8)",
+  "wrong-direction": "a PDU type that this side never sends (RFC 8210 §5, error 5)",
+  "outside-response": "payload or End of Data outside Cache Response … End of Data (RFC 8210 §8)",
+  "unexpected-response": "Cache Response while another response is open (RFC 8210 §8)",
+  "unexpected-cache-reset": "Cache Reset that does not answer a Serial Query (RFC 8210 §5.9)",
+  "session-mismatch": "session id differs from the Cache Response or the session (RFC 8210 §5.1)",
+  "withdrawal-in-reset": "a withdrawal in the response to a Reset Query (RFC 8210 §5.6)",
+  "duplicate-announcement": "announcement of a record already held (8210bis §5.6, error 7)",
+  "unknown-withdrawal": "withdrawal of a record not held (8210bis §5.6, error 6)",
+  "aspa-stale-withdrawal":
+    "legacy ASPA withdrawal naming other providers than held (StayRTR 0.5.1)",
+  "ordering": "v2 payload order of 8210bis §11.2 not kept (error 11)",
+  "host-bits": "v2 prefix with bits set beyond its length (8210bis §5.6)",
+  "timers": "End of Data timers outside RFC 8210 §6 ranges, or Expire not above Refresh and Retry",
 };
 
 /** One violation found. */
@@ -48,26 +59,16 @@ export interface Violation {
 /** Violations of one rule printed per response before they are only counted. */
 const PER_RESPONSE = 10;
 
-interface Staging {
-  reset: boolean;
-  sessionId: number;
-  version: number;
-  /** Reset: announcements collected; duplicates found when built. */
-  builder: VrpSetBuilder;
-  /** Serial: net presence per record key. */
-  vrps: Map<string, { present: boolean; rec: Uint32Array }>;
-  keys: Map<string, boolean>;
-  keyValues: Map<string, RouterKeyValue>;
-  aspa: Map<number, number[] | null>;
-  legacy: Map<string, number[] | null>;
-  prev: Pdu | null;
-  counts: Map<string, number>;
-}
+/** Payload PDU types. */
+type PayloadType = { type: 4 | 6 | 9 | 11 };
 
-interface RouterKeyValue {
-  asn: number;
-  ski: string;
-  pubkey: string;
+/** One open response on a connection. */
+interface OpenResponse {
+  staging: Staging;
+  /** The previous payload PDU (for the §11.2 order). */
+  prev: Pdu | null;
+  /** Violations per rule in this response. */
+  counts: Map<string, number>;
 }
 
 interface ConnState {
@@ -75,69 +76,19 @@ interface ConnState {
   version: number | null;
   /** The router's last query on this connection ("reset" / "serial"), if seen. */
   query: "reset" | "serial" | null;
-  staging: Staging | null;
+  staging: OpenResponse | null;
 }
 
 interface PairState {
-  vrps: VrpSet;
-  keys: Map<string, RouterKeyValue>;
-  aspa: Map<number, number[]>;
+  table: PayloadTable;
+  /** Legacy-layout ASPA state, as the router session keeps it. */
   legacy: Map<string, number[]>;
   sessionId: number | null;
   conns: Map<RtrConnection, ConnState>;
 }
 
-const scratch = new Uint32Array(W);
-
-function packPrefix(p: Pdu & { type: 4 | 6 }, out: Uint32Array): void {
-  out[0] = (p.type === 6 ? 0x10000 : 0) | (p.prefixLength << 8) | p.maxLength;
-  out[1] = p.addr[0];
-  out[2] = p.type === 6 ? p.addr[1] : 0;
-  out[3] = p.type === 6 ? p.addr[2] : 0;
-  out[4] = p.type === 6 ? p.addr[3] : 0;
-  out[5] = p.asn;
-}
-
 function describePrefix(p: Pdu & { type: 4 | 6 }): string {
   return `${formatPrefix(p.type === 4 ? 4 : 6, p.addr, p.prefixLength)}-${p.maxLength} AS${p.asn}`;
-}
-
-function cmpU(a: number, b: number): number {
-  return a === b ? 0 : a < b ? -1 : 1;
-}
-
-function cmpBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i] - b[i];
-  return a.length - b.length;
-}
-
-const TYPE_RANK: Record<number, number> = { 4: 0, 6: 1, 9: 2, 11: 3 };
-
-/** >0 when `cur` must not follow `prev` in a v2 response (§4.8); 0 when equal. */
-export function orderViolation(prev: Pdu, cur: Pdu): boolean {
-  const rp = TYPE_RANK[prev.type], rc = TYPE_RANK[cur.type];
-  if (rp !== rc) return rp > rc;
-  const ap = "flags" in prev ? prev.flags & 1 : 1, ac = "flags" in cur ? cur.flags & 1 : 1;
-  if (ap !== ac) return ap < ac; // announcements (1) first
-  if ((prev.type === 4 || prev.type === 6) && (cur.type === 4 || cur.type === 6)) {
-    let c = 0;
-    for (let i = 0; i < prev.addr.length && c === 0; i++) c = cmpU(prev.addr[i], cur.addr[i]);
-    if (c === 0) c = prev.maxLength - cur.maxLength;
-    if (c === 0) c = prev.prefixLength - cur.prefixLength;
-    if (c === 0) c = cmpU(prev.asn, cur.asn);
-    // Announcements descending, withdrawals ascending.
-    return ac === 1 ? c < 0 : c > 0;
-  }
-  if (prev.type === 9 && cur.type === 9) {
-    let c = cmpBytes(prev.ski, cur.ski);
-    if (c === 0) c = prev.spki.length - cur.spki.length;
-    if (c === 0) c = cmpBytes(prev.spki, cur.spki);
-    if (c === 0) c = cmpU(prev.asn, cur.asn);
-    return c > 0;
-  }
-  if (prev.type === 11 && cur.type === 11) return prev.customer > cur.customer;
-  return false;
 }
 
 /** A CaptureHandler that finds protocol violations. */
@@ -160,14 +111,7 @@ export class ProtocolChecker implements CaptureHandler {
       : `${c.router}>${c.flow.slice(c.flow.indexOf(">") + 1)}`;
     let p = this.#pairs.get(key);
     if (!p) {
-      p = {
-        vrps: new VrpSet(),
-        keys: new Map(),
-        aspa: new Map(),
-        legacy: new Map(),
-        sessionId: null,
-        conns: new Map(),
-      };
+      p = { table: emptyTable(), legacy: new Map(), sessionId: null, conns: new Map() };
       this.#pairs.set(key, p);
     }
     return p;
@@ -189,7 +133,7 @@ export class ProtocolChecker implements CaptureHandler {
     stream: RtrStream,
     time: Timestamp | null,
     pdu: Pdu | null,
-    st?: Staging | null,
+    st?: OpenResponse | null,
   ): void {
     this.count++;
     if (st) {
@@ -218,7 +162,7 @@ export class ProtocolChecker implements CaptureHandler {
         this.#flag(
           "wrong-direction",
           `Router sent ${pduName(pdu.type)} PDU, which only a cache sends`,
-          errorCodeFor(pdu.version, 5),
+          errorCodeFor(pdu.version, ErrorCode.UnsupportedPduType),
           stream,
           time,
           pdu,
@@ -231,7 +175,7 @@ export class ProtocolChecker implements CaptureHandler {
           `Router sent ${
             pduName(pdu.type)
           } PDU at version ${pdu.version} in a version ${v} session`,
-          errorCodeFor(v, 8),
+          errorCodeFor(v, ErrorCode.UnexpectedProtocolVersion),
           stream,
           time,
           pdu,
@@ -246,7 +190,7 @@ export class ProtocolChecker implements CaptureHandler {
       this.#flag(
         "wrong-direction",
         `Cache sent ${pduName(pdu.type)} PDU, which only a router sends`,
-        errorCodeFor(v ?? pdu.version, 5),
+        errorCodeFor(v ?? pdu.version, ErrorCode.UnsupportedPduType),
         stream,
         time,
         pdu,
@@ -266,12 +210,14 @@ export class ProtocolChecker implements CaptureHandler {
     }
     if (v === null) {
       // The first answer fixes the version (an Error Report "unsupported version" does not).
-      if (!(pdu.type === 10 && pdu.errorCode === 4)) c.version = pdu.version;
+      if (!(pdu.type === 10 && pdu.errorCode === ErrorCode.UnsupportedProtocolVersion)) {
+        c.version = pdu.version;
+      }
     } else if (pdu.version !== v) {
       this.#flag(
         "unexpected-version",
         `Cache sent ${pduName(pdu.type)} PDU at version ${pdu.version} in a version ${v} session`,
-        errorCodeFor(v, 8),
+        errorCodeFor(v, ErrorCode.UnexpectedProtocolVersion),
         stream,
         time,
         pdu,
@@ -286,7 +232,7 @@ export class ProtocolChecker implements CaptureHandler {
       case 6:
       case 9:
       case 11:
-        this.#payload(p, c, stream, pdu, time);
+        this.#payload(c, stream, pdu, time);
         break;
       case 7:
         this.#endOfData(p, c, stream, pdu, time);
@@ -296,7 +242,7 @@ export class ProtocolChecker implements CaptureHandler {
           this.#flag(
             "unexpected-cache-reset",
             c.staging ? "Cache Reset inside a response" : "Cache Reset in answer to a Reset Query",
-            errorCodeFor(c.version ?? 0, 0),
+            ErrorCode.CorruptData,
             stream,
             time,
             pdu,
@@ -322,7 +268,7 @@ export class ProtocolChecker implements CaptureHandler {
       this.#flag(
         "unexpected-response",
         "Cache Response while the previous response has no End of Data",
-        0,
+        ErrorCode.CorruptData,
         stream,
         time,
         pdu,
@@ -335,59 +281,57 @@ export class ProtocolChecker implements CaptureHandler {
       this.#flag(
         "session-mismatch",
         `Cache Response session id is ${sessionId}, expected ${p.sessionId} in answer to a Serial Query`,
-        0,
+        ErrorCode.CorruptData,
         stream,
         time,
         pdu,
       );
     }
     c.query = null;
-    c.staging = {
-      reset,
-      sessionId,
-      version: pdu.version,
-      builder: new VrpSetBuilder(reset ? 1 << 14 : 16),
-      vrps: new Map(),
-      keys: new Map(),
-      keyValues: new Map(),
-      aspa: new Map(),
-      legacy: new Map(),
+    const open: OpenResponse = {
+      staging: new Staging(reset, sessionId, pdu.version, {
+        mode: "lenient",
+        onViolation: (v) => this.#staged(v, open),
+      }),
       prev: null,
       counts: new Map(),
     };
+    c.staging = open;
   }
 
-  #payload(p: PairState, c: ConnState, stream: RtrStream, pdu: Pdu, time: Timestamp | null) {
+  /** Where a staging violation is reported: the stream and time of the PDU being handled. */
+  #atStream: RtrStream | null = null;
+  #atTime: Timestamp | null = null;
+
+  #staged(v: StagingViolation, open: OpenResponse): void {
+    this.#flag(v.rule, v.message, v.code, this.#atStream!, this.#atTime, v.pdu, open);
+  }
+
+  #payload(c: ConnState, stream: RtrStream, pdu: Pdu & PayloadType, time: Timestamp | null) {
     const st = c.staging;
     if (!st) {
       this.#flag(
         "outside-response",
         `${pduName(pdu.type)} PDU outside Cache Response … End of Data`,
-        0,
+        ErrorCode.CorruptData,
         stream,
         time,
         pdu,
       );
       return;
     }
-    const announce = "flags" in pdu ? (pdu.flags & 1) === 1 : true;
-    if (st.reset && !announce) {
-      this.#flag(
-        "withdrawal-in-reset",
-        `Withdrawal (${pduName(pdu.type)}) in the response to a Reset Query`,
-        0,
-        stream,
-        time,
-        pdu,
-        st,
-      );
+    this.#atStream = stream;
+    this.#atTime = time;
+    const version = st.staging.version;
+    if (st.staging.reset && (pdu.flags & 1) === 0) {
+      st.staging.stage(pdu); // "withdrawal-in-reset", and the PDU is skipped
       return;
     }
-    if (st.version === 2 && st.prev && orderViolation(st.prev, pdu)) {
+    if (version === 2 && st.prev && orderViolation(st.prev, pdu)) {
       this.#flag(
         "ordering",
-        `${pduName(pdu.type)} PDU out of the §4.8 order after ${pduName(st.prev.type)} PDU`,
-        11,
+        `${pduName(pdu.type)} PDU out of the §11.2 order after ${pduName(st.prev.type)} PDU`,
+        ErrorCode.OrderingError,
         stream,
         time,
         pdu,
@@ -395,130 +339,18 @@ export class ProtocolChecker implements CaptureHandler {
       );
     }
     st.prev = pdu;
-    if (pdu.type === 4 || pdu.type === 6) {
-      if (pdu.hostBits && st.version === 2) {
-        this.#flag(
-          "host-bits",
-          `Prefix ${describePrefix(pdu)} had bits set beyond its length`,
-          null,
-          stream,
-          time,
-          pdu,
-          st,
-        );
-      }
-      if (st.reset) {
-        st.builder.add(pdu.type === 6, pdu.addr, pdu.prefixLength, pdu.maxLength, pdu.asn);
-        return;
-      }
-      packPrefix(pdu, scratch);
-      const key = scratch.join(",");
-      const had = st.vrps.get(key);
-      const present = had ? had.present : p.vrps.indexOfRecord(scratch, 0) >= 0;
-      if (announce && present) {
-        this.#flag(
-          "duplicate-announcement",
-          `Duplicate announcement of ${describePrefix(pdu)}`,
-          7,
-          stream,
-          time,
-          pdu,
-          st,
-        );
-      } else if (!announce && !present) {
-        this.#flag(
-          "unknown-withdrawal",
-          `Withdrawal of unknown record ${describePrefix(pdu)}`,
-          6,
-          stream,
-          time,
-          pdu,
-          st,
-        );
-      }
-      st.vrps.set(key, { present: announce, rec: had?.rec ?? scratch.slice() });
-      return;
+    if ((pdu.type === 4 || pdu.type === 6) && pdu.hostBits && version === 2) {
+      this.#flag(
+        "host-bits",
+        `Prefix ${describePrefix(pdu)} had bits set beyond its length`,
+        null,
+        stream,
+        time,
+        pdu,
+        st,
+      );
     }
-    if (pdu.type === 9) {
-      const k: RouterKeyValue = { asn: pdu.asn, ski: toHex(pdu.ski), pubkey: toBase64(pdu.spki) };
-      const id = `${k.ski} ${k.asn} ${k.pubkey}`;
-      const present = st.keys.get(id) ?? (!st.reset && p.keys.has(id));
-      if (announce && present) {
-        this.#flag(
-          "duplicate-announcement",
-          `Duplicate announcement of Router Key SKI ${k.ski} AS${k.asn}`,
-          7,
-          stream,
-          time,
-          pdu,
-          st,
-        );
-      } else if (!announce && !present) {
-        this.#flag(
-          "unknown-withdrawal",
-          `Withdrawal of unknown Router Key SKI ${k.ski} AS${k.asn}`,
-          6,
-          stream,
-          time,
-          pdu,
-          st,
-        );
-      }
-      st.keys.set(id, announce);
-      st.keyValues.set(id, k);
-      return;
-    }
-    if (pdu.type === 11) {
-      if (pdu.legacyAfi !== undefined) {
-        const key = `${pdu.customer}:${pdu.legacyAfi}`;
-        const providers = [...new Set(pdu.providers)].sort((a, b) => a - b);
-        const held = st.legacy.has(key)
-          ? st.legacy.get(key)!
-          : st.reset
-          ? null
-          : p.legacy.get(key) ?? null;
-        if (announce) st.legacy.set(key, providers);
-        else if (!held) {
-          this.#flag(
-            "unknown-withdrawal",
-            `Withdrawal of unknown ASPA record for customer AS${pdu.customer} (AFI ${pdu.legacyAfi})`,
-            6,
-            stream,
-            time,
-            pdu,
-            st,
-          );
-        } else if (held.join(",") !== providers.join(",")) {
-          this.#flag(
-            "aspa-stale-withdrawal",
-            `ASPA withdrawal for customer AS${pdu.customer} names providers ${
-              providers.join(",")
-            }, held are ${held.join(",")}`,
-            null,
-            stream,
-            time,
-            pdu,
-            st,
-          );
-        } else st.legacy.set(key, null);
-        return;
-      }
-      const held = st.aspa.has(pdu.customer)
-        ? st.aspa.get(pdu.customer) !== null
-        : !st.reset && p.aspa.has(pdu.customer);
-      if (!announce && !held) {
-        this.#flag(
-          "unknown-withdrawal",
-          `Withdrawal of unknown ASPA record for customer AS${pdu.customer}`,
-          6,
-          stream,
-          time,
-          pdu,
-          st,
-        );
-      }
-      st.aspa.set(pdu.customer, announce ? pdu.providers : null);
-    }
+    st.staging.stage(pdu);
   }
 
   #endOfData(
@@ -533,79 +365,37 @@ export class ProtocolChecker implements CaptureHandler {
       this.#flag(
         "outside-response",
         "End of Data outside a response",
-        0,
+        ErrorCode.CorruptData,
         stream,
         time,
         pdu,
       );
       return;
     }
-    if (pdu.sessionId !== st.sessionId) {
+    const staging = st.staging;
+    if (pdu.sessionId !== staging.sessionId) {
       this.#flag(
         "session-mismatch",
-        `End of Data session id is ${pdu.sessionId}, expected ${st.sessionId} from the Cache Response`,
-        0,
+        `End of Data session id is ${pdu.sessionId}, expected ${staging.sessionId} from the Cache Response`,
+        ErrorCode.CorruptData,
         stream,
         time,
         pdu,
       );
     }
     if (pdu.refresh !== undefined) {
-      const r = pdu.refresh, t = pdu.retry!, e = pdu.expire!;
-      const bad: string[] = [];
-      if (r < 1 || r > 86400) bad.push(`refresh ${r} outside 1..86400`);
-      if (t < 1 || t > 7200) bad.push(`retry ${t} outside 1..7200`);
-      if (e < 600 || e > 172800) bad.push(`expire ${e} outside 600..172800`);
-      if (e <= r) bad.push(`expire ${e} not above refresh ${r}`);
-      if (e <= t) bad.push(`expire ${e} not above retry ${t}`);
+      const bad = timerProblems({ refresh: pdu.refresh, retry: pdu.retry!, expire: pdu.expire! });
       if (bad.length > 0) {
         this.#flag("timers", `End of Data timers: ${bad.join(", ")}`, null, stream, time, pdu);
       }
     }
-    // Apply leniently.
-    if (st.reset) {
-      const built = st.builder.build();
-      for (const d of built.duplicates) {
-        this.#flag(
-          "duplicate-announcement",
-          `Duplicate announcement of ${d.prefix}-${d.maxLength} AS${d.asn} in a reset response`,
-          7,
-          stream,
-          time,
-          null,
-          st,
-        );
-      }
-      p.vrps = built.set;
-      p.keys = new Map();
-      p.aspa = new Map();
-      p.legacy = new Map();
-    } else {
-      const ann = new VrpSetBuilder(16), wd = new VrpSetBuilder(16);
-      for (const { present, rec } of st.vrps.values()) {
-        const base = p.vrps.indexOfRecord(rec, 0) >= 0;
-        if (present === base) continue;
-        (present ? ann : wd).add(
-          (rec[0] >>> 16) === 1,
-          rec.subarray(1, 5),
-          (rec[0] >>> 8) & 255,
-          rec[0] & 255,
-          rec[5],
-        );
-      }
-      p.vrps = p.vrps.apply(ann.build().set, wd.build().set);
-    }
-    for (const [id, present] of st.keys) {
-      if (present) p.keys.set(id, st.keyValues.get(id)!);
-      else p.keys.delete(id);
-    }
-    for (const [customer, providers] of st.aspa) {
-      if (providers) p.aspa.set(customer, providers);
-      else p.aspa.delete(customer);
-    }
-    for (const [key, providers] of st.legacy) {
-      if (providers) p.legacy.set(key, providers);
-      else p.legacy.delete(key);
+    // Apply leniently: every violation is reported through #staged.
+    this.#atStream = stream;
+    this.#atTime = time;
+    const r = staging.commit(p.table, p.legacy);
+    if (!isViolation(r)) {
+      p.table = r.table;
+      p.legacy = r.legacy;
     }
     const more = [...st.counts].filter(([, n]) => n > PER_RESPONSE);
     for (const [rule, n] of more) {
@@ -618,7 +408,7 @@ export class ProtocolChecker implements CaptureHandler {
         pdu: null,
       });
     }
-    p.sessionId = st.sessionId;
+    p.sessionId = staging.sessionId;
     c.staging = null;
   }
 

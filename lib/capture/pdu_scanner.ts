@@ -363,7 +363,7 @@ export class PduScanner {
             pdu = decodeAt(b, view, p, len);
           } catch (e) {
             if (!(e instanceof DecodeError)) throw e;
-            this.#report(base + p, len, e.errorCode, e.message, b.subarray(p, p + len));
+            this.#report(base + p, len, e.code, e.message, b.subarray(p, p + len));
             p += len;
             continue;
           }

@@ -1,7 +1,7 @@
 /**
  * `replay --table`: applies each captured RTR stream the way a router would, with the client
- * session of lib/session.ts (staging from Cache Response to End of Data, atomic commit, Cache
- * Reset, reset vs serial responses, withdrawals; protocol.md §4.3–§4.7). State is kept per
+ * session of lib/session/ (a response staged from Cache Response to End of Data and committed
+ * atomically, Cache Reset, reset vs serial responses, withdrawals; 8210bis §11.3). State is kept per
  * router and cache pair across connections, as a router keeps its table when it reconnects;
  * a raw dump is one stream. The router's queries are taken from the capture when it has them;
  * otherwise (raw dumps, captures that start mid-session) a response is taken as an answer to a
@@ -157,7 +157,7 @@ export class TableReplayer implements CaptureHandler {
       case "fatal": {
         if (
           st.guessed && ev.error instanceof DecodeError &&
-          ev.error.errorCode === ErrorCode.DuplicateAnnouncement && pdu.type === 7
+          ev.error.code === ErrorCode.DuplicateAnnouncement && pdu.type === 7
         ) {
           // The response re-announced held records: it answered a Reset Query after all.
           const pdus = st.guessed;

@@ -7,13 +7,17 @@
 import { RtrCache } from "../cache/mod.ts";
 import { describeError, UsageError } from "../errors.ts";
 import { readTableFile } from "../formats/read.ts";
-import { tableCounts } from "../model/mod.ts";
-import { DEFAULT_TIMERS, TIMER_LIMITS } from "../session/client_session.ts";
+import { DEFAULT_TIMERS, tableCounts, TIMER_LIMITS, timerRange } from "../model/mod.ts";
 import { formatEndpoint, RtrServer } from "../server.ts";
 import { fromDenoListener, type RtrListener } from "../transport.ts";
 import { flag, int, parseCommandArgs, seconds, splitHostPort, str } from "./args.ts";
 import type { Command } from "./command.ts";
 import { warn } from "./io.ts";
+
+/** `1-86400 (default 3600)`: a timer's range and default, from lib/model/timers.ts. */
+function timerHelp(name: "refresh" | "retry" | "expire", extra = ""): string {
+  return `${timerRange(name)}${extra} (default ${DEFAULT_TIMERS[name]})`;
+}
 
 const help = `Usage: rtr serve FILE [options]
 
@@ -29,9 +33,9 @@ Options:
   --listen ADDR:PORT    address to listen on (default 127.0.0.1:8282; port 0 picks a
                         free one; the bound address is printed on stderr)
   --protocol N          highest protocol version served: 0, 1 or 2 (default 2)
-  --refresh S           Refresh Interval sent in End of Data, 1-86400 (default 3600)
-  --retry S             Retry Interval, 1-7200 (default 600)
-  --expire S            Expire Interval, 600-172800, above refresh and retry (default 7200)
+  --refresh S           Refresh Interval sent in End of Data, ${timerHelp("refresh")}
+  --retry S             Retry Interval, ${timerHelp("retry")}
+  --expire S            Expire Interval, ${timerHelp("expire", ", above refresh and retry")}
   --session-id N        Session ID, 0-65535 (default: low 16 bits of the Unix time)
   --tls                 serve TLS (with --cert and --key; IANA port 324)
   --cert FILE           PEM certificate chain for --tls

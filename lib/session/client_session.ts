@@ -1,78 +1,40 @@
 /**
  * The client (router) side of RTR as a sans-I/O state machine: version negotiation
- * (8210bis §7, protocol.md §3), Reset and Serial Query exchanges, staging of a response and its
- * atomic commit at End of Data (8210bis §11.3, protocol.md §4.3–§4.7), and the checks whose
- * failures are reported to the cache with an Error Report. It never touches a socket or a clock:
- * the driver (lib/client.ts) feeds it PDUs and carries out what it returns.
+ * (8210bis §7), Reset and Serial Query exchanges (RFC 8210 §8), a response staged by
+ * `Staging` and committed atomically at End of Data (8210bis §11.3), and the checks whose
+ * failures are reported to the cache with an Error Report (8210bis §5.11). It never touches a
+ * socket or a clock: the driver (lib/client.ts) feeds it PDUs and carries out what it returns.
  */
-import { DecodeError, PeerError, type RtrError } from "../errors.ts";
+import { DecodeError, PeerError, quoteText, RtrError } from "../errors.ts";
 import {
-  type AspaPdu,
   type EndOfDataPdu,
   ErrorCode,
   errorCodeFor,
   errorName,
-  FLAG_ANNOUNCE,
   MAX_VERSION,
   type Pdu,
   pduName,
-  type PrefixPdu,
-  readPrefixWords,
-  type RouterKeyPdu,
 } from "../wire/mod.ts";
 import {
-  type Aspa,
-  compareAspa,
-  compareRouterKey,
+  clampTimers,
+  DEFAULT_TIMERS,
   diffTables,
   emptyTable,
   type PayloadTable,
-  type RouterKey,
-  routerKeyId,
   type TableDiff,
-  toBase64,
-  toHex,
-  type VrpSet,
-  VrpSetBuilder,
+  type Timers,
 } from "../model/mod.ts";
+import { isViolation, responseLimits, Staging, type StagingViolation } from "./staging.ts";
 
-/** Scratch for the prefix fast path's address words. */
-const PREFIX_WORDS = new Uint32Array(4);
+// The timers moved to lib/model/timers.ts; re-exported here for the drivers that import them
+// from the session.
+export { clampTimers, DEFAULT_TIMERS, TIMER_LIMITS, type Timers } from "../model/mod.ts";
 
 /** A PDU's bytes, or a function returning them on demand. */
 export type RawBytes = Uint8Array | (() => Uint8Array);
 
-/** Timer values in seconds (End of Data in v1/v2; local defaults for v0). */
-export interface Timers {
-  refresh: number;
-  retry: number;
-  expire: number;
-}
-
-/** RFC 8210 §6 defaults. */
-export const DEFAULT_TIMERS: Timers = { refresh: 3600, retry: 600, expire: 7200 };
-
-/** Allowed ranges (RFC 8210 §6, protocol.md §4.4). */
-export const TIMER_LIMITS: Record<keyof Timers, [number, number]> = {
-  refresh: [1, 86400],
-  retry: [1, 7200],
-  expire: [600, 172800],
-};
-
-/** Clamp received timers into range; returns the values and one warning per clamped timer. */
-export function clampTimers(t: Timers): { timers: Timers; warnings: string[] } {
-  const warnings: string[] = [];
-  const out = { ...t };
-  for (const k of ["refresh", "retry", "expire"] as const) {
-    const [lo, hi] = TIMER_LIMITS[k];
-    if (out[k] < lo || out[k] > hi) {
-      const v = Math.min(hi, Math.max(lo, out[k]));
-      warnings.push(`${k} interval ${out[k]} s is outside ${lo}..${hi}, using ${v} s`);
-      out[k] = v;
-    }
-  }
-  return { timers: out, warnings };
-}
+/** The event of a PDU that needs nothing done (shared: the hot path allocates none). */
+const NONE: SessionEvent = Object.freeze({ kind: "none" });
 
 /** What a committed response changed. */
 export interface SyncResult {
@@ -130,28 +92,25 @@ export interface SessionOptions {
   resume?: ResumeState;
   /** Start from a known point but with no table (`--serial N --session S`): print the delta. */
   startFrom?: { sessionId: number; serial: number };
+  /**
+   * Most payload records one response may hold before End of Data (issue 16); default the
+   * larger of 10,000,000 and 4 × the previous table. Past it the sync fails and the previous
+   * table is kept.
+   */
+  maxResponseRecords?: number;
+  /** Most payload bytes one response may hold; default the larger of 1 GiB and 4 × the previous table. */
+  maxResponseBytes?: number;
 }
 
-interface Staging {
-  reset: boolean;
-  sessionId: number;
-  version: number;
-  vrpAnnounce: VrpSetBuilder;
-  vrpWithdraw: VrpSetBuilder;
-  keyAnnounce: Map<string, RouterKey>;
-  keyWithdraw: Map<string, RouterKey>;
-  /** Current-layout ASPA: customer → providers (announce) or null (withdraw). */
-  aspa: Map<number, number[] | null>;
-  /** Legacy-layout ASPA ops, in order. */
-  legacyAspa: { announce: boolean; customer: number; afi: number; providers: number[] }[];
-  announced: number;
-  withdrawn: number;
-  hostBits: number;
-}
-
-/** Text of an Error Report PDU for the user: code, name and the peer's text verbatim. */
+/**
+ * Text of an Error Report PDU for the user: code, name and the peer's text, quoted with its
+ * control characters escaped and cut to 200 characters (the text must never reach a terminal
+ * raw, issue 16).
+ */
 export function describePeerError(code: number, text: string): string {
-  return `cache sent Error Report: code ${code} (${errorName(code)})${text ? `: ${text}` : ""}`;
+  return `cache sent Error Report: code ${code} (${errorName(code)})${
+    text ? `: ${quoteText(text)}` : ""
+  }`;
 }
 
 /** The router side of one RTR session. */
@@ -164,6 +123,10 @@ export class ClientSession {
   serial: number | null = null;
   timers: Timers = { ...DEFAULT_TIMERS };
   table: PayloadTable = emptyTable();
+  /** Cap on the records of one response (undefined: the default of `responseLimits`). */
+  maxResponseRecords: number | undefined;
+  /** Cap on the payload bytes of one response (undefined: the default). */
+  maxResponseBytes: number | undefined;
   /** Legacy ASPA state keyed `customer:afi` (StayRTR 0.5.1 draft layout). */
   #legacy = new Map<string, number[]>();
   /** True once a table has been committed (or resumed). */
@@ -175,6 +138,8 @@ export class ClientSession {
 
   constructor(opts: SessionOptions = {}) {
     this.proposal = opts.version ?? MAX_VERSION;
+    this.maxResponseRecords = opts.maxResponseRecords;
+    this.maxResponseBytes = opts.maxResponseBytes;
     if (opts.resume) {
       const r = opts.resume;
       this.proposal = r.version;
@@ -238,10 +203,14 @@ export class ClientSession {
 
   /**
    * A session for a new connection at another version: session ids and serials are per version
-   * (protocol.md §3 rule 8), so it starts with a Reset Query; the table is kept for diffing.
+   * (8210bis §7), so it starts with a Reset Query; the table and the caps are kept.
    */
   withVersion(version: number): ClientSession {
-    const s = new ClientSession({ version });
+    const s = new ClientSession({
+      version,
+      maxResponseRecords: this.maxResponseRecords,
+      maxResponseBytes: this.maxResponseBytes,
+    });
     s.table = this.table;
     s.timers = this.timers;
     return s;
@@ -272,7 +241,7 @@ export class ClientSession {
   decodeFailed(e: DecodeError): SessionEvent {
     // Never answer an Error Report with one (8210bis §5.11).
     const isErrorReport = e.pdu !== undefined && e.pdu.length > 1 && e.pdu[1] === 10;
-    return this.#fatal(e.errorCode, e.message, e.pdu, !isErrorReport);
+    return this.#fatal(e.code, e.message, e.pdu, !isErrorReport);
   }
 
   #fatal(code: number, message: string, raw?: RawBytes, report = true): SessionEvent {
@@ -293,6 +262,17 @@ export class ClientSession {
         }
         : undefined,
     };
+  }
+
+  /** A staging violation that fails the response, as the event the driver carries out. */
+  #failed(v: StagingViolation, raw?: RawBytes): SessionEvent {
+    if (v.rule === "response-too-large") {
+      // Not the cache's protocol error but our limit: no Error Report, keep the table.
+      this.#staging = null;
+      this.#outstanding = null;
+      return { kind: "fatal", error: new RtrError(v.message), flush: false };
+    }
+    return this.#fatal(v.code ?? ErrorCode.CorruptData, v.message, raw);
   }
 
   /**
@@ -336,19 +316,8 @@ export class ClientSession {
             raw,
           );
         }
-        const announce = (pdu.flags & FLAG_ANNOUNCE) !== 0;
-        if (st.reset && !announce) {
-          return this.#fatal(
-            ErrorCode.CorruptData,
-            `Received a withdrawal (${pduName(pdu.type)}) in the response to a Reset Query`,
-            raw,
-          );
-        }
-        if (announce) st.announced++;
-        else st.withdrawn++;
-        if (pdu.type === 9) return this.#stageKey(st, pdu, announce);
-        if (pdu.type === 11) return this.#stageAspa(st, pdu, announce);
-        return this.#stagePrefix(st, pdu, announce);
+        const v = st.stage(pdu);
+        return v === null ? NONE : this.#failed(v, raw);
       }
       case 7:
         return this.#endOfData(pdu, raw);
@@ -389,16 +358,16 @@ export class ClientSession {
   }
 
   #notify(version: number, sessionId: number, serial: number): SessionEvent {
-    // Ignore every Serial Notify until negotiation completes, whatever its version (§3 rule 6).
-    if (this.version === null || version !== this.version) return { kind: "none" };
+    // Ignore every Serial Notify until negotiation completes, whatever its version (8210bis §7).
+    if (this.version === null || version !== this.version) return NONE;
     if (this.#outstanding !== null) {
       this.#notifyPending = true;
-      return { kind: "none" };
+      return NONE;
     }
     if (sessionId !== this.sessionId) {
       return { kind: "notify", query: this.resetQuery(), serial, sessionId };
     }
-    if (serial === this.serial) return { kind: "none" };
+    if (serial === this.serial) return NONE;
     return { kind: "notify", query: this.query(), serial, sessionId };
   }
 
@@ -421,33 +390,13 @@ export class ClientSession {
         raw,
       );
     }
-    this.#staging = {
-      reset,
-      sessionId,
-      version: this.version!,
-      vrpAnnounce: new VrpSetBuilder(reset ? 1 << 16 : 1024),
-      vrpWithdraw: new VrpSetBuilder(reset ? 16 : 1024),
-      keyAnnounce: new Map(),
-      keyWithdraw: new Map(),
-      aspa: new Map(),
-      legacyAspa: [],
-      announced: 0,
-      withdrawn: 0,
-      hostBits: 0,
-    };
-    return { kind: "none" };
-  }
-
-  #stagePrefix(st: Staging, p: PrefixPdu, announce: boolean): SessionEvent {
-    if (p.hostBits) st.hostBits++;
-    (announce ? st.vrpAnnounce : st.vrpWithdraw).add(
-      p.type === 6,
-      p.addr,
-      p.prefixLength,
-      p.maxLength,
-      p.asn,
-    );
-    return { kind: "none" };
+    this.#staging = new Staging(reset, sessionId, this.version!, {
+      limits: responseLimits(this.table, {
+        maxRecords: this.maxResponseRecords,
+        maxBytes: this.maxResponseBytes,
+      }),
+    });
+    return NONE;
   }
 
   /**
@@ -458,58 +407,7 @@ export class ClientSession {
    */
   stagePrefixBytes(bytes: Uint8Array, view: DataView, off: number): boolean {
     const st = this.#staging;
-    if (st === null || bytes[off] !== this.version) return false;
-    const announce = (bytes[off + 8] & FLAG_ANNOUNCE) !== 0;
-    if (st.reset && !announce) return false;
-    const v6 = bytes[off + 1] === 6;
-    const prefixLength = bytes[off + 9], maxLength = bytes[off + 10];
-    if (prefixLength > maxLength || maxLength > (v6 ? 128 : 32)) return false;
-    const w = PREFIX_WORDS;
-    if (readPrefixWords(view, off, v6, prefixLength, w)) st.hostBits++;
-    (announce ? st.vrpAnnounce : st.vrpWithdraw).addWords(
-      v6,
-      w[0],
-      v6 ? w[1] : 0,
-      v6 ? w[2] : 0,
-      v6 ? w[3] : 0,
-      prefixLength,
-      maxLength,
-      view.getUint32(off + (v6 ? 28 : 16)),
-    );
-    if (announce) st.announced++;
-    else st.withdrawn++;
-    return true;
-  }
-
-  #stageKey(st: Staging, p: RouterKeyPdu, announce: boolean): SessionEvent {
-    const k: RouterKey = { asn: p.asn, ski: toHex(p.ski), pubkey: toBase64(p.spki) };
-    const id = routerKeyId(k);
-    const map = announce ? st.keyAnnounce : st.keyWithdraw;
-    if (map.has(id)) {
-      return this.#fatal(
-        announce ? ErrorCode.DuplicateAnnouncement : ErrorCode.WithdrawalOfUnknownRecord,
-        `Router Key SKI ${k.ski} AS${k.asn} ${
-          announce ? "announced" : "withdrawn"
-        } twice in one response`,
-      );
-    }
-    map.set(id, k);
-    return { kind: "none" };
-  }
-
-  #stageAspa(st: Staging, p: AspaPdu, announce: boolean): SessionEvent {
-    if (p.legacyAfi !== undefined) {
-      st.legacyAspa.push({
-        announce,
-        customer: p.customer,
-        afi: p.legacyAfi,
-        providers: [...new Set(p.providers)].sort((a, b) => a - b),
-      });
-      return { kind: "none" };
-    }
-    // Current layout: an announcement replaces the customer's record, a withdrawal deletes it.
-    st.aspa.set(p.customer, announce ? p.providers : null);
-    return { kind: "none" };
+    return st !== null && st.stagePrefixBytes(bytes, view, off);
   }
 
   #endOfData(eod: EndOfDataPdu, raw?: RawBytes): SessionEvent {
@@ -528,174 +426,23 @@ export class ClientSession {
         raw,
       );
     }
-    const warnings: string[] = [];
     const old = this.table;
-    const ann = st.vrpAnnounce.build();
-    if (ann.duplicates.length > 0) {
-      const d = ann.duplicates[0];
-      return this.#fatal(
-        ErrorCode.DuplicateAnnouncement,
-        `Duplicate announcement of ${d.prefix} maxLength ${d.maxLength} AS${d.asn}`,
-      );
-    }
-    if (this.#deltaOnly) return this.#commitDeltaOnly(st, eod, old, ann.set, warnings);
-    let vrps: VrpSet;
-    let keys: Map<string, RouterKey>;
-    const legacy = st.reset ? new Map<string, number[]>() : new Map(this.#legacy);
-    let aspas: Map<number, number[]>;
-    if (st.reset) {
-      vrps = ann.set;
-      keys = new Map(st.keyAnnounce);
-      aspas = new Map();
-    } else {
-      const wd = st.vrpWithdraw.build();
-      if (wd.duplicates.length > 0) {
-        const d = wd.duplicates[0];
-        return this.#fatal(
-          ErrorCode.WithdrawalOfUnknownRecord,
-          `Withdrawal of ${d.prefix} maxLength ${d.maxLength} AS${d.asn} appears twice`,
-        );
-      }
-      const cur = old.vrps;
-      for (let j = 0; j < wd.set.size; j++) {
-        if (cur.indexOfRecord(wd.set.data, j) < 0) {
-          const d = wd.set.at(j);
-          return this.#fatal(
-            ErrorCode.WithdrawalOfUnknownRecord,
-            `Withdrawal of unknown record ${d.prefix} maxLength ${d.maxLength} AS${d.asn}`,
-          );
-        }
-      }
-      for (let j = 0; j < ann.set.size; j++) {
-        if (cur.indexOfRecord(ann.set.data, j) >= 0 && wd.set.indexOfRecord(ann.set.data, j) < 0) {
-          const d = ann.set.at(j);
-          return this.#fatal(
-            ErrorCode.DuplicateAnnouncement,
-            `Duplicate announcement of ${d.prefix} maxLength ${d.maxLength} AS${d.asn}`,
-          );
-        }
-      }
-      vrps = cur.apply(ann.set, wd.set);
-      keys = new Map(old.routerKeys.map((k) => [routerKeyId(k), k]));
-      for (const [id, k] of st.keyWithdraw) {
-        if (!keys.delete(id)) {
-          return this.#fatal(
-            ErrorCode.WithdrawalOfUnknownRecord,
-            `Withdrawal of unknown Router Key SKI ${k.ski} AS${k.asn}`,
-          );
-        }
-      }
-      for (const [id, k] of st.keyAnnounce) {
-        if (keys.has(id)) {
-          return this.#fatal(
-            ErrorCode.DuplicateAnnouncement,
-            `Duplicate announcement of Router Key SKI ${k.ski} AS${k.asn}`,
-          );
-        }
-        keys.set(id, k);
-      }
-      aspas = new Map(
-        old.aspas.filter((a) => !this.#fromLegacy(a.customer)).map((
-          a,
-        ) => [a.customer, a.providers]),
-      );
-    }
-    for (const [customer, providers] of st.aspa) {
-      if (providers) aspas.set(customer, providers);
-      else if (!aspas.delete(customer)) {
-        return this.#fatal(
-          ErrorCode.WithdrawalOfUnknownRecord,
-          `Withdrawal of unknown ASPA record for customer AS${customer}`,
-        );
-      }
-    }
-    // Legacy layout: records keyed by (customer, AFI); a withdrawal that names a provider list
-    // other than the one held is a stale one (StayRTR sends announce-new then withdraw-old).
-    for (const op of st.legacyAspa) {
-      const key = `${op.customer}:${op.afi}`;
-      if (op.announce) legacy.set(key, op.providers);
-      else {
-        const held = legacy.get(key);
-        if (!held && aspas.has(op.customer)) {
-          // Resumed from a stored table, which does not remember AFIs.
-          if (aspas.get(op.customer)!.join(",") === op.providers.join(",")) {
-            aspas.delete(op.customer);
-          }
-          continue;
-        }
-        if (!held) {
-          return this.#fatal(
-            ErrorCode.WithdrawalOfUnknownRecord,
-            `Withdrawal of unknown ASPA record for customer AS${op.customer}`,
-          );
-        }
-        if (held.join(",") === op.providers.join(",")) legacy.delete(key);
-      }
-    }
-    for (const [key, providers] of legacy) {
-      const customer = Number(key.slice(0, key.indexOf(":")));
-      const merged = new Set([...(aspas.get(customer) ?? []), ...providers]);
-      aspas.set(customer, [...merged].sort((a, b) => a - b));
-    }
-    this.#legacy = legacy;
-    const table: PayloadTable = {
-      vrps,
-      routerKeys: [...keys.values()].sort(compareRouterKey),
-      aspas: [...aspas].map(([customer, providers]) => ({ customer, providers })).sort(compareAspa),
-    };
-    return this.#commit(st, eod, old, table, warnings);
-  }
-
-  /**
-   * Commit the answer to `--serial/--session` with no table of our own: the delta is reported as
-   * it came (withdrawals stay withdrawals) and its announcements become the table.
-   */
-  #commitDeltaOnly(
-    st: Staging,
-    eod: EndOfDataPdu,
-    old: PayloadTable,
-    announced: VrpSet,
-    warnings: string[],
-  ): SessionEvent {
-    this.#deltaOnly = false;
-    const aspaAnnounced: Aspa[] = [], aspaWithdrawn: Aspa[] = [];
-    for (const [customer, providers] of st.aspa) {
-      (providers ? aspaAnnounced : aspaWithdrawn).push({ customer, providers: providers ?? [] });
-    }
-    for (const op of st.legacyAspa) {
-      (op.announce ? aspaAnnounced : aspaWithdrawn).push({
-        customer: op.customer,
-        providers: op.providers,
-      });
-    }
-    const table = {
-      vrps: announced,
-      routerKeys: [...st.keyAnnounce.values()],
-      aspas: aspaAnnounced,
-    };
-    return this.#commit(st, eod, old, table, warnings, {
-      vrps: { announced, withdrawn: st.vrpWithdraw.build().set },
-      routerKeys: {
-        announced: [...st.keyAnnounce.values()],
-        withdrawn: [...st.keyWithdraw.values()],
-      },
-      aspas: { announced: aspaAnnounced, withdrawn: aspaWithdrawn },
-    });
-  }
-
-  #fromLegacy(customer: number): boolean {
-    for (const k of this.#legacy.keys()) if (k.startsWith(`${customer}:`)) return true;
-    return false;
+    const deltaOnly = this.#deltaOnly;
+    const c = deltaOnly ? st.commitDeltaOnly() : st.commit(old, this.#legacy);
+    if (isViolation(c)) return this.#failed(c);
+    if (deltaOnly) this.#deltaOnly = false;
+    else this.#legacy = c.legacy;
+    return this.#commit(st, eod, old, c.table, c.diff);
   }
 
   #commit(
     st: Staging,
     eod: EndOfDataPdu,
     old: PayloadTable,
-    table: PayloadTable | { vrps: VrpSet; routerKeys: RouterKey[]; aspas: Aspa[] },
-    warnings: string[],
+    table: PayloadTable,
     diff?: TableDiff,
   ): SessionEvent {
+    const warnings: string[] = [];
     if (eod.version !== 0 && eod.refresh !== undefined) {
       const c = clampTimers({ refresh: eod.refresh, retry: eod.retry!, expire: eod.expire! });
       this.timers = c.timers;

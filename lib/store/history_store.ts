@@ -32,7 +32,7 @@
  */
 import { InputError } from "../errors.ts";
 import { AtomicFile, writeFileAtomic } from "../io/mod.ts";
-import type { PayloadTable, TableDiff } from "../model/mod.ts";
+import { DEFAULT_TIMERS, type PayloadTable, type TableDiff } from "../model/mod.ts";
 import { serialCompare } from "../serial.ts";
 import { writeTable } from "../formats/write.ts";
 import { readTableFile } from "../formats/read.ts";
@@ -324,9 +324,9 @@ export class HistoryStore {
       version: numField(m, "version") ?? state?.version ?? 0,
       sessionId,
       serial,
-      refresh: numField(m, "refresh") ?? state?.refresh ?? 3600,
-      retry: numField(m, "retry") ?? state?.retry ?? 600,
-      expire: numField(m, "expire") ?? state?.expire ?? 7200,
+      refresh: numField(m, "refresh") ?? state?.refresh ?? DEFAULT_TIMERS.refresh,
+      retry: numField(m, "retry") ?? state?.retry ?? DEFAULT_TIMERS.retry,
+      expire: numField(m, "expire") ?? state?.expire ?? DEFAULT_TIMERS.expire,
       lastSuccess: buildtime,
       source: typeof m.source === "string" ? m.source : state?.source ?? "",
     };

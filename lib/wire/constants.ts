@@ -1,6 +1,6 @@
 /**
  * RTR wire constants: PDU types, error codes, protocol versions and size limits
- * (RFC 6810, RFC 8210, draft-ietf-sidrops-8210bis; protocol.md §1–§2).
+ * (RFC 6810 §5, RFC 8210 §5 and §12, draft-ietf-sidrops-8210bis).
  */
 
 /** Highest protocol version this implementation speaks (8210bis). */
@@ -47,7 +47,7 @@ export function pduName(type: number): string {
   return PDU_NAMES[type] ?? `type ${type}`;
 }
 
-/** Error codes (protocol.md §2). */
+/** Error codes (RFC 8210 §12; 8210bis adds 9 to 13): the one place that names them. */
 export const ErrorCode = {
   CorruptData: 0,
   InternalError: 1,

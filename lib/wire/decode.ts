@@ -1,5 +1,5 @@
 /**
- * Strict, context-free decoding of one RTR PDU (protocol.md §1.3, §2). Every failure is a
+ * Strict, context-free decoding of one RTR PDU (RFC 8210 §5, 8210bis §5). Every failure is a
  * DecodeError carrying the RFC error code to report and the offending bytes. Reserved fields and
  * flag bits are ignored (decoded `flags` is 1 for announce, 0 for withdraw, nothing else); host
  * bits beyond the prefix length are masked and flagged.
@@ -27,7 +27,7 @@ export function topMask(bits: number): number {
 /**
  * Read the address of the IPv4 (`v6` false: one word) or IPv6 (four words) Prefix PDU at `off`
  * into `out`, with the bits beyond `prefixLength` cleared. Returns true when any were set. The
- * one place that masks host bits (protocol.md §1.3), for the decoder and the session's fast path.
+ * one place that masks host bits (8210bis §5.6), for the decoder and the session's fast path.
  */
 export function readPrefixWords(
   view: DataView,

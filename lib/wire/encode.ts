@@ -5,6 +5,7 @@
  * PDU layout (RFC 8210 §5.6, §5.7) has one writer, `writePrefixWords`, which encodes straight
  * from packed records so a cache can write a whole table without a PDU object per record.
  */
+import { RtrError } from "../errors.ts";
 import type { Pdu } from "./pdu.ts";
 
 const utf8 = new TextEncoder();
@@ -121,9 +122,15 @@ export function encodeInto(pdu: Pdu, buf: Uint8Array, view: DataView, off: numbe
       view.setUint16(off + 2, pdu.sessionId);
       view.setUint32(off + 8, pdu.serial);
       if (pdu.version !== 0) {
-        view.setUint32(off + 12, pdu.refresh ?? 3600);
-        view.setUint32(off + 16, pdu.retry ?? 600);
-        view.setUint32(off + 20, pdu.expire ?? 7200);
+        // The timers are the sender's choice (their defaults live in lib/model/timers.ts).
+        if (pdu.refresh === undefined || pdu.retry === undefined || pdu.expire === undefined) {
+          throw new RtrError(
+            `Cannot encode End of Data v${pdu.version}: refresh, retry and expire are required`,
+          );
+        }
+        view.setUint32(off + 12, pdu.refresh);
+        view.setUint32(off + 16, pdu.retry);
+        view.setUint32(off + 20, pdu.expire);
       }
       break;
     case 9:

@@ -1,5 +1,5 @@
 /**
- * Stream framing for RTR (protocol.md §1.1): PDUs are delimited only by the Length field. The
+ * Stream framing for RTR (RFC 8210 §5.1): PDUs are delimited only by the Length field. The
  * framer accepts chunks at any boundaries, rejects a length below 8 or above 65535 as soon as the
  * 8-octet header is complete and before buffering anything more, decodes every whole PDU of a
  * chunk in place and copies only a PDU that straddles chunks. The per-PDU path allocates nothing

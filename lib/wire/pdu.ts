@@ -1,7 +1,7 @@
 /**
- * Plain values for every RTR PDU of versions 0, 1 and 2 (protocol.md §1.3). Decoding produces
- * these; encoding consumes them. Addresses are kept as 32-bit words (one for IPv4, four for
- * IPv6) so that the hot path never builds strings.
+ * Plain values for every RTR PDU of versions 0, 1 and 2 (RFC 6810 §5, RFC 8210 §5, 8210bis
+ * §5). Decoding produces these; encoding consumes them. Addresses are kept as 32-bit words (one
+ * for IPv4, four for IPv6) so that the hot path never builds strings.
  */
 
 /** Serial Notify (type 0), cache to router. */
@@ -48,7 +48,7 @@ export interface PrefixPdu {
   hostBits?: boolean;
 }
 
-/** End of Data (type 7); timers are absent in version 0. */
+/** End of Data (type 7); timers are absent in version 0 and required from version 1. */
 export interface EndOfDataPdu {
   type: 7;
   version: number;

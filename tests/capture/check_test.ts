@@ -96,7 +96,7 @@ Deno.test("--check: payload outside a response, a session id that changes, a str
   eq(rules(vs), ["outside-response", "session-mismatch", "unexpected-cache-reset"]);
 });
 
-Deno.test("--check: timers outside §4.4, malformed PDUs and PDUs from the wrong side", async () => {
+Deno.test("--check: timers outside RFC 8210 §6, malformed PDUs and PDUs from the wrong side", async () => {
   const bad = wire(v4("192.0.2.0/24", 1));
   bad[10] = 8; // maxLength below prefix length
   const eod: Pdu = {
@@ -128,7 +128,7 @@ Deno.test("--check: timers outside §4.4, malformed PDUs and PDUs from the wrong
   );
 });
 
-Deno.test("--check: v2 ordering of §4.8, reported once per PDU up to ten per response", async () => {
+Deno.test("--check: v2 ordering of 8210bis §11.2, reported once per PDU up to ten per response", async () => {
   const body: Pdu[] = [
     v4("10.0.0.0/8", 1, { version: 2 }),
     v4("192.0.2.0/24", 1, { version: 2 }), // ascending address among announcements: wrong
@@ -153,7 +153,7 @@ Deno.test("--check: v2 ordering of §4.8, reported once per PDU up to ten per re
   eq(vm[10].message, '19 more "ordering" violations in this response');
 });
 
-Deno.test("orderViolation() follows §4.8: types ascending, announcements first, address order by action", () => {
+Deno.test("orderViolation() follows 8210bis §11.2: types ascending, announcements first, address order by action", () => {
   const a = (p: string, asn: number, o: { withdraw?: boolean; maxLength?: number } = {}) =>
     v4(p, asn, { ...o, version: 2 });
   const ok: [Pdu, Pdu][] = [
@@ -166,4 +166,24 @@ Deno.test("orderViolation() follows §4.8: types ascending, announcements first,
   for (const [p, c] of ok) eq(orderViolation(p, c), false, JSON.stringify([p, c]));
   for (const [p, c] of ok.slice(0, 3)) eq(orderViolation(c, p), true);
   eq(orderViolation(a("10.0.0.0/8", 1, { withdraw: true }), a("192.0.2.0/24", 1)), true);
+});
+
+Deno.test("--check stages like a router: replacing a held record in §11.2 order is no violation", async () => {
+  const a = (p: string, asn: number, o: { withdraw?: boolean } = {}) =>
+    v4(p, asn, { ...o, version: 2 });
+  const vs = await replayCheck(capture([
+    { router: [{ type: 2, version: 2 }], cache: response(2, 3, 1, [a("192.0.2.0/24", 1)]) },
+    {
+      router: [{ type: 1, version: 2, sessionId: 3, serial: 1 }],
+      // Announcements come before withdrawals in v2: the same record, announced and withdrawn.
+      cache: response(2, 3, 2, [a("192.0.2.0/24", 1), a("192.0.2.0/24", 1, { withdraw: true })]),
+    },
+    {
+      router: [{ type: 1, version: 2, sessionId: 3, serial: 2 }],
+      cache: response(2, 3, 3, [a("198.51.100.0/24", 5, { withdraw: true })]),
+    },
+  ]));
+  eq(rules(vs), ["unknown-withdrawal"]);
+  eq(vs[0].message, "Withdrawal of unknown record 198.51.100.0/24-24 AS5");
+  eq([vs[0].pduType, vs[0].action, vs[0].prefix, vs[0].asn], [4, "withdraw", "198.51.100.0/24", 5]);
 });

@@ -156,7 +156,7 @@ Deno.test("snapshot relays a cache's Error Report verbatim and exits 3", async (
   try {
     const r = await runRtr(["snapshot", `127.0.0.1:${cache.port}`]);
     eq(r.code, 3);
-    eq(oneLine(r.stderr), "rtr: cache sent Error Report: code 1 (Internal Error): disk on fire");
+    eq(oneLine(r.stderr), 'rtr: cache sent Error Report: code 1 (Internal Error): "disk on fire"');
   } finally {
     await cache.stop();
   }

@@ -1,5 +1,5 @@
 import { assertEquals as eq } from "../helpers/assert.ts";
-import { ClientSession, type SessionEvent } from "../../lib/session/mod.ts";
+import { ClientSession, describePeerError, type SessionEvent } from "../../lib/session/mod.ts";
 import type { Pdu } from "../../lib/wire/mod.ts";
 import { VrpSet } from "../../lib/model/mod.ts";
 
@@ -144,7 +144,10 @@ Deno.test("ClientSession reports No Data Available as a non-fatal peer error wit
   eq(ev.kind, "peerError");
   if (ev.kind === "peerError") {
     eq(ev.error.exitCode, 4);
-    eq(ev.error.message, "cache sent Error Report: code 2 (No Data Available): No data available");
+    eq(
+      ev.error.message,
+      'cache sent Error Report: code 2 (No Data Available): "No data available"',
+    );
   }
 });
 
@@ -257,4 +260,56 @@ Deno.test("ClientSession clamps out-of-range timers and says so", () => {
   );
   eq(r.timers, { refresh: 1, retry: 600, expire: 600 });
   eq(r.warnings.length, 2);
+});
+
+Deno.test("ClientSession fails a response past maxResponseRecords and keeps the previous table", () => {
+  const s = new ClientSession({ version: 1, maxResponseRecords: 2 });
+  s.query();
+  commitOf(feed(s, [cr(7), v4(1, NET, 24, 24, 1), eod(7, 1)]));
+  s.query();
+  const evs = feed(s, [cr(7), v4(1, NET, 23, 24, 2), v4(1, NET, 22, 24, 3), v4(1, NET, 21, 24, 4)]);
+  eq(evs.length, 1);
+  const ev = evs[0];
+  eq(ev.kind, "fatal");
+  if (ev.kind === "fatal") {
+    eq(
+      ev.error.message,
+      "Response exceeds 2 records without End of Data; keeping the previous table",
+    );
+    eq(ev.flush, false);
+    eq(ev.report, undefined);
+    eq(ev.error.exitCode, 1);
+  }
+  eq([...s.table.vrps].map((v) => v.asn), [1]);
+  eq(s.busy, false);
+  // The cap goes along to a session at another version.
+  eq(s.withVersion(0).maxResponseRecords, 2);
+});
+
+Deno.test("describePeerError() quotes the cache's text with control characters escaped and cut", () => {
+  eq(
+    describePeerError(1, 'bad\nSESSION 1 NEW SERIAL 2\x1b[2J\r\t\x7f\x9b\u2028"\\'),
+    'cache sent Error Report: code 1 (Internal Error): "bad\\nSESSION 1 NEW SERIAL 2\\x1b[2J\\r\\t\\x7f\\x9b\\u2028\\"\\\\"',
+  );
+  const long = describePeerError(0, "é".repeat(500));
+  eq(long, `cache sent Error Report: code 0 (Corrupt Data): "${"é".repeat(200)}…"`);
+  eq(describePeerError(2, ""), "cache sent Error Report: code 2 (No Data Available)");
+  // The session's PeerError carries the escaped message; its `text` stays the data received.
+  const s = new ClientSession({ version: 1 });
+  s.query();
+  const ev = s.receive({
+    type: 10,
+    version: 1,
+    errorCode: 0,
+    pdu: new Uint8Array(0),
+    text: "x\nSESSION 1 NEW SERIAL 2\x1b[2J",
+  });
+  eq(ev.kind, "fatal");
+  if (ev.kind === "fatal") {
+    eq(ev.error.message.includes("\n") || ev.error.message.includes("\x1b"), false);
+    eq(
+      ev.error.message,
+      'cache sent Error Report: code 0 (Corrupt Data): "x\\nSESSION 1 NEW SERIAL 2\\x1b[2J"',
+    );
+  }
 });

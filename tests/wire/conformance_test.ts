@@ -286,7 +286,7 @@ Deno.test("scapy RTR payloads decode to the values scapy's tests assert", () => 
       }
     } else {
       assert.ok(error instanceof DecodeError, `${key}: ${want.note}`);
-      assert.equal(error.errorCode, want.error, key);
+      assert.equal(error.code, want.error, key);
     }
   }
   assert.equal(seen.size, Object.keys(SCAPY).length, "every expectation was used");

@@ -41,7 +41,7 @@ function rejects(bytes: Uint8Array, code: number, message?: RegExp): DecodeError
     caught = e;
   }
   assert.ok(caught instanceof DecodeError, `expected a DecodeError, got ${caught}`);
-  assert.equal(caught.errorCode, code, caught.message);
+  assert.equal(caught.code, code, caught.message);
   assert.match(caught.message, /^Cannot (decode|frame) /);
   assert.ok(!caught.message.endsWith("."), "messages have no final period");
   if (message) assert.match(caught.message, message);
@@ -443,7 +443,7 @@ Deno.test("decodePdu() rejects every truncation of every golden PDU with code 0"
     for (let n = 0; n < g.bytes.length; n++) {
       const e = tryDecode(g.bytes.subarray(0, n));
       assert.ok(e, `${g.name} cut to ${n} bytes`);
-      assert.equal(e.errorCode, 0);
+      assert.equal(e.code, 0);
     }
   }
 });

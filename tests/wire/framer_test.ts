@@ -220,7 +220,7 @@ function assertRejected(fn: () => void, length: number): DecodeError {
     fn();
   } catch (e) {
     assert.ok(e instanceof DecodeError, String(e));
-    assert.equal(e.errorCode, 0);
+    assert.equal(e.code, 0);
     assert.match(e.message, new RegExp(`length is ${length}, expected 8 to 65535$`));
     return e;
   }
@@ -307,7 +307,7 @@ Deno.test("PduFramer reports a PDU error with that PDU's code across chunk bound
       assert.fail("expected a DecodeError");
     } catch (e) {
       assert.ok(e instanceof DecodeError);
-      assert.equal(e.errorCode, 0);
+      assert.equal(e.code, 0);
       assert.deepEqual(e.pdu, bad);
     }
   }
@@ -347,7 +347,7 @@ Deno.test("pduStream() errors when the stream ends inside a PDU, after the whole
     const { pdus, error } = await collect(cutAt(g.subarray(0, end), [3, end - 1]));
     assert.equal(pdus.length, 20);
     assert.ok(error instanceof DecodeError);
-    assert.equal(error.errorCode, 0);
+    assert.equal(error.code, 0);
     assert.match(error.message, new RegExp(`${end - lastStart} bytes left over, expected`));
   }
 });

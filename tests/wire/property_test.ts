@@ -190,7 +190,7 @@ function onlyDecodeErrors(fn: () => void): void {
     fn();
   } catch (e) {
     if (!(e instanceof DecodeError)) throw e;
-    assert.ok(Number.isInteger(e.errorCode) && e.errorCode >= 0 && e.errorCode <= 13);
+    assert.ok(Number.isInteger(e.code) && e.code >= 0 && e.code <= 13);
     assert.ok(e.message.length > 0);
   }
 }
