@@ -8,7 +8,7 @@
  * Reset for a serial not held, RFC 8210 §6.3; No Data Available before the first table, §5.11)
  * and reports malformed input with an Error Report (RFC 8210 §5.11, §12).
  */
-import { DecodeError } from "../errors.ts";
+import { DecodeError, quoteText } from "../errors.ts";
 import { serialLt } from "../serial.ts";
 import {
   encodePdu,
@@ -166,7 +166,7 @@ export class CacheConnection {
     if (pdu.type === PduType.ErrorReport) {
       const fatal = isFatal(pdu.errorCode, pdu.version);
       const line = `router sent Error Report code ${pdu.errorCode} (${errorName(pdu.errorCode)})${
-        pdu.text ? `: ${pdu.text}` : ""
+        pdu.text ? `: ${quoteText(pdu.text)}` : ""
       }`;
       if (fatal) this.#drop(out, line);
       else out.events.push(line);

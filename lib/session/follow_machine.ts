@@ -382,9 +382,8 @@ export class FollowMachine {
   }
 
   #emitError(error: RtrError, now: number): void {
-    // The RFC error code: PeerError's `code`, DecodeError's `errorCode` (or `code`).
-    const e = error as RtrError & { code?: number; errorCode?: number };
-    const code = e.code ?? e.errorCode;
+    // The RFC error code, where the error carries one (PeerError, DecodeError).
+    const code = (error as RtrError & { code?: number }).code;
     const fatal = !(error instanceof PeerError) ||
       (error.code !== ErrorCode.NoDataAvailable && error.code !== ErrorCode.CacheRestart);
     this.#emit({ kind: "error", code, message: error.message, fatal, time: now });
