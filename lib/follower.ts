@@ -6,6 +6,7 @@
  * sleep for a protocol timer.
  */
 import { RtrError } from "./errors.ts";
+import { type Clock, sleep, systemClock } from "./clock.ts";
 import type { ResumeState } from "./session/mod.ts";
 import { type FollowAction, type FollowEvent, FollowMachine } from "./session/follow_machine.ts";
 import { connect, type ConnectOptions, type Dialer, errText, type WireTap } from "./transport.ts";
@@ -13,29 +14,7 @@ import { Connection } from "./client.ts";
 import type { PduBatch } from "./wire/decode_stream.ts";
 
 export type { FollowEvent } from "./session/follow_machine.ts";
-
-/** Time source and sleeping, injectable for tests. */
-export interface Clock {
-  now(): number;
-  /** Resolve after `ms` or when `signal` aborts (never rejects). */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-/** The real clock. */
-export const realClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise((resolve) => {
-      if (signal?.aborted) return resolve();
-      const t = setTimeout(done, ms);
-      function done() {
-        clearTimeout(t);
-        signal?.removeEventListener("abort", done);
-        resolve();
-      }
-      signal?.addEventListener("abort", done, { once: true });
-    }),
-};
+export { type Clock, systemClock } from "./clock.ts";
 
 /** Options of a follower. */
 export interface FollowOptions extends ConnectOptions {
@@ -64,7 +43,7 @@ const MAX_SLEEP_MS = 2 ** 31 - 1;
 
 /** Run until `signal` aborts. Resolves when stopped; rejects when `onEvent` throws. */
 export async function follow(opts: FollowOptions): Promise<void> {
-  const clock = opts.clock ?? realClock;
+  const clock = opts.clock ?? systemClock;
   const signal = opts.signal;
   const dial = opts.dialer ?? connect;
   const timeoutMs = (opts.timeoutSec ?? 30) * 1000;
@@ -155,7 +134,7 @@ export async function follow(opts: FollowOptions): Promise<void> {
           continue;
         }
         const wake = Math.min(timerAt, dialAt ?? Infinity);
-        await clock.sleep(Math.min(MAX_SLEEP_MS, Math.max(0, wake - now)), signal);
+        await sleep(clock, Math.min(MAX_SLEEP_MS, Math.max(0, wake - now)), signal);
         if (signal?.aborted) break;
         if (clock.now() >= timerAt) await carry(machine.tick(clock.now()));
         continue;
@@ -163,7 +142,8 @@ export async function follow(opts: FollowOptions): Promise<void> {
       const c: Connection = conn;
       pending ??= c.next();
       const timer = new AbortController();
-      const slept = clock.sleep(
+      const slept = sleep(
+        clock,
         Math.min(MAX_SLEEP_MS, Math.max(0, timerAt - clock.now())),
         signal ? AbortSignal.any([timer.signal, signal]) : timer.signal,
       ).then(() => null);

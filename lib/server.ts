@@ -13,26 +13,9 @@ import { NotifyLimiter } from "./cache/mod.ts";
 import { describeError } from "./errors.ts";
 import type { PayloadTable } from "./model/mod.ts";
 import type { Endpoint, RtrConn, RtrListener } from "./transport.ts";
+import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 
-/** Opaque handle of a timer set on a `Clock`. */
-export type TimerHandle = unknown;
-
-/** Time and timers, injected so that tests drive protocol time without sleeping. */
-export interface Clock {
-  /** Milliseconds on a monotonic-enough scale (only differences are used). */
-  now(): number;
-  /** Call `fn` once after `ms` milliseconds. */
-  setTimer(ms: number, fn: () => void): TimerHandle;
-  /** Cancel a timer (a fired or cleared one is ignored). */
-  clearTimer(handle: TimerHandle): void;
-}
-
-/** The wall clock and the runtime's timers. */
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimer: (ms, fn) => setTimeout(fn, ms),
-  clearTimer: (h) => clearTimeout(h as number | undefined),
-};
+export { type Clock, systemClock, type TimerHandle } from "./clock.ts";
 
 /** Settings of a server. */
 export interface ServerOptions {

@@ -13,20 +13,12 @@ function fakeClock(start = 1_000_000): Clock & { t: number } {
   const c = {
     t: start,
     now: () => c.t,
-    sleep: (ms: number, signal?: AbortSignal) =>
-      new Promise<void>((resolve) => {
-        if (signal?.aborted) return resolve();
-        const h = setTimeout(() => {
-          signal?.removeEventListener("abort", done);
-          if (!signal?.aborted) c.t += ms;
-          resolve();
-        }, Math.min(2000, Math.max(1, ms / 1000)));
-        function done() {
-          clearTimeout(h);
-          resolve();
-        }
-        signal?.addEventListener("abort", done, { once: true });
-      }),
+    setTimer: (ms: number, fn: () => void) =>
+      setTimeout(() => {
+        c.t += ms;
+        fn();
+      }, Math.min(2000, Math.max(1, ms / 1000))),
+    clearTimer: (h: unknown) => clearTimeout(h as number),
   };
   return c;
 }
@@ -184,20 +176,12 @@ function instantClock(start = 1_000_000): Clock & { t: number } {
   const c = {
     t: start,
     now: () => c.t,
-    sleep: (ms: number, signal?: AbortSignal) =>
-      new Promise<void>((resolve) => {
-        if (signal?.aborted) return resolve();
-        const h = setTimeout(() => {
-          signal?.removeEventListener("abort", done);
-          if (!signal?.aborted) c.t += ms;
-          resolve();
-        }, 0);
-        function done() {
-          clearTimeout(h);
-          resolve();
-        }
-        signal?.addEventListener("abort", done, { once: true });
-      }),
+    setTimer: (ms: number, fn: () => void) =>
+      setTimeout(() => {
+        c.t += ms;
+        fn();
+      }, 0),
+    clearTimer: (h: unknown) => clearTimeout(h as number),
   };
   return c;
 }

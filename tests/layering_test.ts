@@ -12,6 +12,7 @@ function layer(rel: string): number {
   const top = rel.split("/")[0].replace(/\.ts$/, "");
   const table: Record<string, number> = {
     errors: 0,
+    clock: 0,
     serial: 0,
     io: 0,
     wire: 1,

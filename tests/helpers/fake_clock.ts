@@ -2,7 +2,7 @@
  * A virtual clock for drivers that take a `Clock` (now, setTimer, clearTimer): time moves only
  * when a test calls `advance`, which fires the timers that fall due, in order, synchronously.
  */
-import type { Clock, TimerHandle } from "../../lib/server.ts";
+import type { Clock, TimerHandle } from "../../lib/clock.ts";
 
 /** Virtual time and timers. */
 export class FakeClock implements Clock {
