@@ -19,6 +19,7 @@ import {
   verboseLog,
 } from "./common.ts";
 import { warn } from "./io.ts";
+import { fileErrorText, isStdinPath } from "../io/mod.ts";
 
 /** Name of the current table inside a data directory (the history store's). */
 export const CURRENT_TABLE = TABLE_FILE;
@@ -61,7 +62,7 @@ async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
     return await Deno.stat(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
-    throw new InputError(`Cannot read ${path}: ${(e as Error).message}`, { cause: e });
+    throw new InputError(`Cannot read ${path}: ${fileErrorText(e)}`, { cause: e });
   }
 }
 
@@ -79,8 +80,9 @@ export async function loadSource(p: Parsed, cmd: string): Promise<SourceTable> {
     spec = DEFAULT_DATA_DIR;
   }
   if (spec === "") throw new UsageError(`--from must not be empty (see 'rtr ${cmd} --help')`);
-  const info = spec === "-" ? null : await statOrNull(spec);
-  if (spec === "-" || info) {
+  const stdin = isStdinPath(spec);
+  const info = stdin ? null : await statOrNull(spec);
+  if (stdin || info) {
     let path = spec;
     if (info?.isDirectory) {
       path = `${spec.replace(/\/+$/, "")}/${CURRENT_TABLE}`;
@@ -98,7 +100,7 @@ export async function loadSource(p: Parsed, cmd: string): Promise<SourceTable> {
     }
     log(
       `loaded ${loaded.table.vrps.size} VRPs from ${
-        path === "-" ? "stdin" : path
+        stdin ? "stdin" : path
       } (${loaded.dialect}) in ${Math.round(performance.now() - started)} ms`,
     );
     return { table: loaded.table, source: path };

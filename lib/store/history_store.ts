@@ -21,9 +21,10 @@
  * - `listSerials()`, `readHeader(e)`, `readEntry(e)`: the per-serial files, oldest first.
  *
  * Every file is written under a temporary name in its own directory, fsynced and renamed
- * (AtomicFile), then the directory is fsynced, in this order: per-serial file, routingtable.json,
+ * and the directory fsynced (AtomicFile), in this order: per-serial file, routingtable.json,
  * state.json. A `kill -9` at any moment therefore leaves complete files only (a stray
- * `.NAME.PID.XXXXXXXX.tmp` at worst, ignored and removed by the next `open`), a history that
+ * `.NAME.PID.RANDOM.tmp` at worst (lib/io/atomic_file.ts's pattern), ignored and removed by the
+ * next `open`), a history that
  * holds the serial of the table, and a table whose metadata names its session and serial. When the
  * process died after writing the table but before the state, `open` sees the table's newer serial
  * and rewrites the state from it; when it died before the table, the state still matches the old
@@ -31,7 +32,7 @@
  * the later copy).
  */
 import { InputError } from "../errors.ts";
-import { AtomicFile, writeFileAtomic } from "../io/mod.ts";
+import { AtomicFile, parseTemporaryName, syncDirectory, writeFileAtomic } from "../io/mod.ts";
 import type { PayloadTable, TableDiff } from "../model/mod.ts";
 import { serialCompare } from "../serial.ts";
 import { writeTable } from "../formats/write.ts";
@@ -103,20 +104,10 @@ export interface HistoryStoreOptions {
   create?: boolean;
 }
 
-const TMP_RE = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
 const MONTH_RE = /^\d{4}-\d{2}$/;
 
-/** fsync a directory so a rename in it is durable (best effort: not every platform allows it). */
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const f = await Deno.open(dir, { read: true });
-    try {
-      await f.sync();
-    } finally {
-      f.close();
-    }
-  } catch { /* not supported here */ }
-}
+/** fsync a directory so a rename in it is durable (best effort). */
+const syncDir = syncDirectory;
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -338,7 +329,6 @@ export class HistoryStore {
     this.#state = repaired;
     if (this.#writable) {
       await writeFileAtomic(this.path(STATE_FILE), stateJson(repaired));
-      await syncDir(this.dir);
     }
   }
 
@@ -354,9 +344,9 @@ export class HistoryStore {
     }
     for (const d of dirs) {
       for await (const e of Deno.readDir(d)) {
-        const m = TMP_RE.exec(e.name);
+        const m = parseTemporaryName(e.name);
         if (!m || !e.isFile) continue;
-        const pid = Number(m[1]);
+        const pid = m.pid;
         if (pid === Deno.pid || await exists(`/proc/${pid}`)) continue;
         await Deno.remove(`${d}/${e.name}`).catch(() => {});
       }
@@ -421,7 +411,6 @@ export class HistoryStore {
         await hf.abort();
         throw e;
       }
-      await syncDir(month);
     }
 
     const tf = await AtomicFile.create(this.path(TABLE_FILE));
@@ -455,7 +444,6 @@ export class HistoryStore {
       source: rec.source,
     };
     await writeFileAtomic(this.path(STATE_FILE), stateJson(state));
-    await syncDir(this.dir);
     this.#state = state;
     return rel;
   }
