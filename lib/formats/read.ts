@@ -119,8 +119,8 @@ function feed(b: Uint8Array, name: string): Fed {
 
 /** `s` with control and non-ASCII characters escaped, so no raw input reaches the terminal. */
 function printable(s: string): string {
-  // deno-lint-ignore no-control-regex
   return s.replace(
+    // deno-lint-ignore no-control-regex
     /[\x00-\x1f\x7f-\uffff]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
   );
