@@ -6,19 +6,11 @@
  * path of a replay.
  */
 import { errorName, type Pdu, pduName } from "../wire/mod.ts";
-import { formatIpv4, formatIpv6, toBase64, toHex } from "../model/mod.ts";
+import { formatIpv4, formatIpv6, putIpv4, putIpv6, toBase64, toHex } from "../model/mod.ts";
 import type { RtrStream } from "./flows.ts";
 import type { MalformedSpan, PduBytes } from "./pdu_scanner.ts";
 import { formatTimestamp, secondsPrefix, type Timestamp } from "./timestamp.ts";
-import {
-  AsciiBuffer,
-  bytesOf,
-  putBytes,
-  putIpv4,
-  putIpv6,
-  putPadded,
-  putUint,
-} from "./ascii_buffer.ts";
+import { AsciiBuffer, putBytes, putPadded, putUint, utf8 as bytesOf } from "../io/mod.ts";
 
 /** Lower-case hex of bytes. */
 export function hex(b: Uint8Array): string {

@@ -4,7 +4,8 @@
  */
 import { describeError, RtrError, UsageError } from "../errors.ts";
 import type { Command } from "./command.ts";
-import { warn } from "./io.ts";
+import { fileErrorText, warn } from "./io.ts";
+import { isDenoPermissionError } from "../io/mod.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 
 /** Version of rtr. */
@@ -73,9 +74,14 @@ async function loadCommand(name: string): Promise<Command> {
 export async function main(args: string[]): Promise<number> {
   try {
     const [first, ...rest] = args;
-    if (first === undefined || first === "-h" || first === "--help") {
+    if (first === undefined) {
+      // No command is a usage error: the help goes to stderr, stdout stays empty.
+      await Deno.stderr.write(new TextEncoder().encode(mainHelp()));
+      return 2;
+    }
+    if (first === "-h" || first === "--help") {
       await Deno.stdout.write(new TextEncoder().encode(mainHelp()));
-      return first === undefined ? 2 : 0;
+      return 0;
     }
     if (first === "-V" || first === "--version") {
       await Deno.stdout.write(new TextEncoder().encode(`rtr ${VERSION}\n`));
@@ -101,6 +107,12 @@ export async function main(args: string[]): Promise<number> {
     return await cmd.run(rest);
   } catch (e) {
     if (e instanceof Deno.errors.BrokenPipe) return 0;
+    if (isDenoPermissionError(e)) {
+      // Never pass on Deno's "run again with --allow-…" hint: say what could not be opened.
+      const path = /"([^"]*)"/.exec((e as Error).message)?.[1];
+      warn(`rtr: Cannot open ${path ?? "a file"}: ${fileErrorText(e)}`);
+      return 1;
+    }
     warn(`rtr: ${describeError(e)}`);
     if (e instanceof RtrError) return e.exitCode;
     return 1;

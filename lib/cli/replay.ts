@@ -20,7 +20,7 @@ import {
 import { OUTPUT_FORMATS, type OutputFormat, writeTable } from "../formats/write.ts";
 import type { Command } from "./command.ts";
 import { flag, parseCommandArgs, type Parsed } from "./args.ts";
-import { stdoutSink, type TextSink, warn } from "./io.ts";
+import { isStdinPath, stdoutSink, type TextSink, warn } from "./io.ts";
 
 const HELP = `Usage: rtr replay FILE… [options]
 
@@ -51,7 +51,7 @@ interface Input {
 }
 
 async function openInput(name: string): Promise<Input> {
-  if (name === "-") return { name, stream: Deno.stdin.readable, close: () => {} };
+  if (isStdinPath(name)) return { name, stream: Deno.stdin.readable, close: () => {} };
   let file: Deno.FsFile;
   try {
     file = await Deno.open(name, { read: true });

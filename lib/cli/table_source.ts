@@ -14,6 +14,9 @@ import {
   clearProgress,
   CONNECT_OPTIONS,
   connectOptions,
+  DATA_DIR_DEFAULT_HELP,
+  DEFAULT_DATA_DIR,
+  defaultDataDir,
   sourceName,
   ttyProgress,
   verboseLog,
@@ -24,8 +27,7 @@ import { fileErrorText, isStdinPath } from "../io/mod.ts";
 /** Name of the current table inside a data directory (the history store's). */
 export const CURRENT_TABLE = TABLE_FILE;
 
-/** Default data directory. */
-export const DEFAULT_DATA_DIR = "./data";
+export { DEFAULT_DATA_DIR };
 
 /** Flags for a table source: `--from`, and the connection flags used when it is a cache. */
 export const SOURCE_OPTIONS: OptionSpec = (() => {
@@ -38,8 +40,8 @@ export const SOURCE_HELP =
   `  --from SOURCE     the table: a file in any dialect (rpki-client, StayRTR, rtrdump,
                     Routinator, RTRlib JSON, CSV, NDJSON; .gz too; - is stdin), a data
                     directory of 'rtr follow' (its DIR/${CURRENT_TABLE}), or a cache
-                    HOST[:PORT] to sync from first (default port 8282). Default: ${DEFAULT_DATA_DIR}
-                    when it exists
+                    HOST[:PORT] to sync from first (default port 8282). Default: the data
+                    directory (${DATA_DIR_DEFAULT_HELP}) when it exists
   --protocol N, --timeout S, --tls, --ca FILE, --cert FILE, --key FILE
                     connection options when SOURCE is a cache (see 'rtr snapshot --help')
   -v, --verbose     say on stderr where the table came from and how big it is`;
@@ -72,12 +74,13 @@ export async function loadSource(p: Parsed, cmd: string): Promise<SourceTable> {
   const from = typeof p.values.from === "string" ? p.values.from : undefined;
   let spec = from;
   if (spec === undefined) {
-    if (!(await statOrNull(DEFAULT_DATA_DIR))?.isDirectory) {
+    const dir = defaultDataDir();
+    if (!(await statOrNull(dir))?.isDirectory) {
       throw new UsageError(
-        `No table to use: give --from FILE, DIR or HOST[:PORT] (${DEFAULT_DATA_DIR} does not exist; see 'rtr ${cmd} --help')`,
+        `No table to use: give --from FILE, DIR or HOST[:PORT] (${dir} does not exist; see 'rtr ${cmd} --help')`,
       );
     }
-    spec = DEFAULT_DATA_DIR;
+    spec = dir;
   }
   if (spec === "") throw new UsageError(`--from must not be empty (see 'rtr ${cmd} --help')`);
   const stdin = isStdinPath(spec);

@@ -5,3 +5,4 @@ export * from "./std_stream.ts";
 export * from "./file_error.ts";
 export * from "./input_file.ts";
 export * from "./magic.ts";
+export * from "./ascii.ts";

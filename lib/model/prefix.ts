@@ -1,8 +1,10 @@
 /**
- * IP prefixes as 32-bit words: parsing, canonical formatting (IPv6 compressed, lower case, per
- * RFC 5952) and host-bit masking. Everything that turns an address into text goes through here.
+ * IP prefixes as 32-bit words: the one text parser (dotted quad, RFC 4291 §2.2 IPv6 text), the
+ * one RFC 5952 writer (as bytes, `putIpv6`; `formatIpv6` is its string form) and host-bit
+ * masking. Everything that turns an address into text or text into an address goes through here.
  */
 import { InputError } from "../errors.ts";
+import { putHex16, putUint } from "../io/ascii.ts";
 import { topMask } from "../wire/decode.ts";
 
 export { topMask };
@@ -56,24 +58,63 @@ export function ipv6Groups(a: ArrayLike<number>, g: Uint32Array, off = 0): numbe
   return bestStart < 0 ? -1 : bestStart * 16 + bestLen;
 }
 
+/** Write an IPv4 address word as dotted quad at `p` of `b`; returns the offset after it. */
+export function putIpv4(b: Uint8Array, p: number, w: number): number {
+  p = putUint(b, p, w >>> 24);
+  b[p++] = 46;
+  p = putUint(b, p, (w >>> 16) & 255);
+  b[p++] = 46;
+  p = putUint(b, p, (w >>> 8) & 255);
+  b[p++] = 46;
+  return putUint(b, p, w & 255);
+}
+
+const MAPPED = Uint8Array.from("::ffff:", (c) => c.charCodeAt(0));
+
 /**
- * Format four IPv6 words per RFC 5952: lower-case hex without leading zeros, the first longest
- * run of two or more zero groups as "::", and IPv4-mapped addresses as `::ffff:a.b.c.d` (§5).
+ * Write the four IPv6 words at `off` of `a` per RFC 5952 at `p` of `b` (room for 45 bytes
+ * checked by the caller): lower-case hex without leading zeros (§4.1, §4.3), the first longest
+ * run of two or more zero groups as "::" (§4.2), and IPv4-mapped addresses as `::ffff:a.b.c.d`
+ * (§5). Returns the offset after it.
  */
-export function formatIpv6(a: ArrayLike<number>): string {
-  if (isIpv4Mapped(a)) return `::ffff:${formatIpv4(a[3])}`;
-  const g = GROUPS;
-  const run = ipv6Groups(a, g);
-  let s = "";
-  if (run < 0) {
-    for (let i = 0; i < 8; i++) s += i === 0 ? g[i].toString(16) : ":" + g[i].toString(16);
-    return s;
+export function putIpv6(b: Uint8Array, p: number, a: ArrayLike<number>, off = 0): number {
+  if (isIpv4Mapped(a, off)) {
+    for (let i = 0; i < 7; i++) b[p++] = MAPPED[i];
+    return putIpv4(b, p, a[off + 3]);
   }
-  const bestStart = run >> 4, rest = bestStart + (run & 15);
-  for (let i = 0; i < bestStart; i++) s += i === 0 ? g[i].toString(16) : ":" + g[i].toString(16);
-  s += "::";
-  for (let i = rest; i < 8; i++) s += i === rest ? g[i].toString(16) : ":" + g[i].toString(16);
-  return s;
+  const g = GROUPS;
+  const run = ipv6Groups(a, g, off);
+  const bestStart = run < 0 ? -1 : run >> 4, bestLen = run & 15;
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      b[p++] = 58;
+      b[p++] = 58;
+      i += bestLen - 1;
+      continue;
+    }
+    if (i > 0 && i !== bestStart + bestLen) b[p++] = 58;
+    p = putHex16(b, p, g[i]);
+  }
+  return p;
+}
+
+/**
+ * Write the prefix of the packed VrpSet record at word `x` of `d` (`addr/len`; record layout in
+ * vrp_set.ts) at `p` of `b`; returns the offset after it.
+ */
+export function putPrefix(b: Uint8Array, p: number, d: Uint32Array, x: number): number {
+  const meta = d[x];
+  p = meta >>> 16 === 0 ? putIpv4(b, p, d[x + 1]) : putIpv6(b, p, d, x + 1);
+  b[p++] = 47;
+  return putUint(b, p, (meta >>> 8) & 255);
+}
+
+const TEXT = new Uint8Array(64);
+
+/** Format four IPv6 words per RFC 5952 (the string form of {@link putIpv6}). */
+export function formatIpv6(a: ArrayLike<number>): string {
+  const n = putIpv6(TEXT, 0, a);
+  return String.fromCharCode.apply(null, TEXT.subarray(0, n) as unknown as number[]);
 }
 
 /** Format a prefix as `addr/len`. */
