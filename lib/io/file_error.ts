@@ -5,7 +5,7 @@
 
 /** A short, single-line description of a file error (`no such file`, `is a directory`, …). */
 export function fileErrorText(e: unknown): string {
-  if (e instanceof Deno.errors.NotFound) return "no such file or directory";
+  if (e instanceof Deno.errors.NotFound) return "no such file";
   if (e instanceof Deno.errors.AlreadyExists) return "already exists";
   if (e instanceof Deno.errors.IsADirectory) return "is a directory";
   if (e instanceof Deno.errors.NotCapable) {
