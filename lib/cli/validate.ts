@@ -7,6 +7,7 @@
  */
 import { UsageError } from "../errors.ts";
 import { formatPrefix } from "../model/prefix.ts";
+import { inputErrorLine, VALIDATION_HEAD } from "../formats/records.ts";
 import { W } from "../model/vrp_set.ts";
 import { type ParsedRoute, parseRouteLine, RovIndex, type RovResult } from "../rov/mod.ts";
 import { flag, parseCommandArgs, str } from "./args.ts";
@@ -116,7 +117,7 @@ class ByteOut {
 }
 
 const B = (s: string) => enc.encode(s);
-const J_START = B(`{"type":"validation","prefix":"`);
+const J_START = VALIDATION_HEAD;
 const J_ASN = B(`","asn":`);
 const J_STATE = B(`,"state":"`);
 const J_REASON = B(`","reason":`);
@@ -296,7 +297,7 @@ class ResultWriter {
   /** Report a line that is not a route: an NDJSON error record, or a line on stderr. */
   error(line: number, message: string): void {
     if (this.#format === "ndjson") {
-      this.out.text(`{"type":"error","line":${line},"message":${JSON.stringify(message)}}\n`);
+      this.out.text(inputErrorLine(line, message) + "\n");
     } else warn(`rtr: line ${line}: ${message}`);
   }
 }

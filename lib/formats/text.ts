@@ -5,6 +5,7 @@
  */
 import { ascii, AsciiBuffer as ByteBuffer, type TextSink } from "../io/mod.ts";
 import { formatIpv4, formatIpv6, putPrefix, type VrpSet, W } from "../model/mod.ts";
+import { recordTime } from "./records.ts";
 
 export { ascii };
 
@@ -83,10 +84,8 @@ export async function writeVrps(
   }
 }
 
-/** RFC 3339 UTC time to the second: `2026-07-20T10:00:00Z`. */
-export function rfc3339(t: Date): string {
-  return t.toISOString().replace(/\.\d+Z$/, "Z");
-}
+/** RFC 3339 UTC time to the second: `2026-07-20T10:00:00Z` (records.ts's one time format). */
+export const rfc3339: (t: Date) => string = recordTime;
 
 /** Unix seconds of a time. */
 export function unixSeconds(t: Date): number {

@@ -36,6 +36,7 @@ import { AtomicFile, parseTemporaryName, syncDirectory, writeFileAtomic } from "
 import type { PayloadTable, TableDiff } from "../model/mod.ts";
 import { serialCompare } from "../serial.ts";
 import { writeTable } from "../formats/write.ts";
+import { recordTime } from "../formats/records.ts";
 import { readTableFile } from "../formats/read.ts";
 import { exactFromNet, tableAsDelta } from "./delta.ts";
 import {
@@ -215,10 +216,8 @@ function stateJson(s: StoredState): string {
   ) + "\n";
 }
 
-/** RFC 3339 UTC time to the second. */
-function rfc3339(t: Date): string {
-  return t.toISOString().replace(/\.\d+Z$/, "Z");
-}
+/** RFC 3339 UTC time to the second (the records' one time format). */
+const rfc3339 = recordTime;
 
 /** The history directory: per-serial files, current table and state. */
 export class HistoryStore {
