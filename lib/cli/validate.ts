@@ -8,6 +8,7 @@
 import { UsageError } from "../errors.ts";
 import { formatPrefix } from "../model/prefix.ts";
 import { inputErrorLine, VALIDATION_HEAD } from "../formats/records.ts";
+import { isStdinPath } from "../io/mod.ts";
 import { W } from "../model/vrp_set.ts";
 import { type ParsedRoute, parseRouteLine, RovIndex, type RovResult } from "../rov/mod.ts";
 import { flag, parseCommandArgs, str } from "./args.ts";
@@ -362,7 +363,7 @@ async function run(args: string[]): Promise<number> {
     const r = parseRouteLine(p.positionals.join(" "));
     if (typeof r === "string") throw new UsageError(`${r} (see 'rtr validate --help')`);
     single = r;
-  } else if (str(p, "from") === "-") {
+  } else if (isStdinPath(str(p, "from") ?? "")) {
     throw new UsageError("--from - reads the table from stdin, so give the route as arguments");
   }
   const { table } = await loadSource(p, "validate");

@@ -23,7 +23,7 @@ const PCAP_MAGICS = [
 /** The format named by the first bytes of `b`, or null for anything else (text, raw bytes). */
 export function sniffMagic(b: Uint8Array): MagicFormat | null {
   if (startsWith(b, [0x1f, 0x8b])) return "gzip";
-  if (startsWith(b, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) return "xz";
+  if (startsWith(b, [0xfd, 0x37, 0x7a, 0x58])) return "xz";
   if (startsWith(b, [0x42, 0x5a, 0x68])) return "bzip2";
   if (startsWith(b, [0x28, 0xb5, 0x2f, 0xfd])) return "zstd";
   if (startsWith(b, [0x50, 0x4b, 0x03, 0x04])) return "zip";

@@ -133,6 +133,18 @@ Deno.test("table readers name xz, bzip2, zstd and pcap input instead of printing
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("rtr replay names an xz or zstd file instead of decoding it as a raw dump", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeFile(`${dir}/c.xz`, new Uint8Array([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0, 0, 4]));
+  const r = await runRtr(["replay", `${dir}/c.xz`]);
+  const recs = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(recs.length, 1, r.stdout);
+  assert.equal(recs[0].type, "damaged");
+  assert.equal(recs[0].message, "xz is not supported; gzip is");
+  assert.match(oneLine(r.stderr), /xz is not supported; gzip is/);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("a gzip table that expands past the cap is refused with one line", async () => {
   const { readInput } = await import("../../lib/io/mod.ts");
   const dir = await Deno.makeTempDir();
