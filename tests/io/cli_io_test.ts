@@ -109,6 +109,24 @@ Deno.test("snapshot -o /dev/stdout writes to stdout with the installed permissio
   }
 });
 
+Deno.test("snapshot -o DIR and --dump DIR fail with one line before connecting, leaving nothing", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.mkdir(`${dir}/out`);
+  // Port 1 on loopback is closed: reaching the network would say "connection refused".
+  for (const [flag, prefix] of [["-o", "Cannot write"], ["--dump", "Cannot write --dump file"]]) {
+    const r = await runInstalled(["snapshot", "127.0.0.1:1", flag, `${dir}/out`]);
+    assert.equal(r.code, 1);
+    assert.equal(oneLine(r.stderr), `rtr: ${prefix} ${dir}/out: is a directory`);
+  }
+  const r = await runInstalled(["snapshot", "127.0.0.1:1", "-o", `${dir}/nope/t.json`]);
+  assert.equal(r.code, 1);
+  assert.equal(oneLine(r.stderr), `rtr: Cannot write ${dir}/nope/t.json: no directory ${dir}/nope`);
+  const left: string[] = [];
+  for await (const e of Deno.readDir(dir)) left.push(e.name);
+  assert.deepEqual(left, ["out"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("table readers name xz, bzip2, zstd and pcap input instead of printing its bytes", async () => {
   const dir = await Deno.makeTempDir();
   const cases: [string, number[], RegExp][] = [
