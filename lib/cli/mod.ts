@@ -55,6 +55,9 @@ Options:
   -h, --help     show this help
   -V, --version  print the version
 
+Environment: RTR_CACHE is the default cache HOST[:PORT], RTR_DATA_DIR the default data
+directory. "-" is stdin or stdout wherever a file is read or written.
+
 Exit codes: 0 ok; 1 runtime, transport or protocol failure; 2 usage; 3 the cache sent an
 Error Report; 4 the cache has no data ("No Data Available"); diff: 0 same, 1 different, 2 trouble.
 

@@ -17,7 +17,10 @@ const INSTALLED_FLAGS = denoJson.tasks["install:global"].split(/\s+/).filter((a)
 );
 
 /** Run main.ts with exactly the installed command's permissions. */
-function runInstalled(args: string[], opts: { stdin?: string; cwd?: string } = {}) {
+function runInstalled(
+  args: string[],
+  opts: { stdin?: string; cwd?: string; env?: Record<string, string> } = {},
+) {
   return runCommand(Deno.execPath(), ["run", "--quiet", ...INSTALLED_FLAGS, MAIN, ...args], opts);
 }
 
@@ -235,8 +238,21 @@ Deno.test("RTR_DATA_DIR is the default data directory of validate and show", asy
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("RTR_CACHE is the default cache (checked before connecting)", async () => {
+Deno.test("RTR_CACHE is the default cache, also with the installed permissions", async () => {
   const r = await runRtr(["snapshot"], { env: { RTR_CACHE: "::1:8282" }, timeoutMs: 20000 });
   assert.equal(r.code, 2);
   assert.match(oneLine(r.stderr), /Ambiguous address "::1:8282"/);
+  const cache = startFakeCache(async (c) => {
+    await c.readPdu();
+    await c.write(MAPPED);
+  });
+  try {
+    const s = await runInstalled(["snapshot", "--protocol", "1", "--format", "csv"], {
+      env: { RTR_CACHE: `127.0.0.1:${cache.port}` },
+    });
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stdout, /AS64496,::ffff:1\.2\.3\.4\/128,128/);
+  } finally {
+    await cache.stop();
+  }
 });
