@@ -20,7 +20,7 @@ import {
 import { OUTPUT_FORMATS, type OutputFormat, writeTable } from "../formats/write.ts";
 import type { Command } from "./command.ts";
 import { flag, parseCommandArgs, type Parsed } from "./args.ts";
-import { isStdinPath, stdoutSink, type TextSink, warn } from "./io.ts";
+import { fileErrorText, isStdinPath, stdoutSink, type TextSink, warn } from "./io.ts";
 
 const HELP = `Usage: rtr replay FILE… [options]
 
@@ -62,14 +62,7 @@ async function openInput(name: string): Promise<Input> {
     }
   } catch (e) {
     if (e instanceof InputError) throw e;
-    const why = e instanceof Deno.errors.NotFound
-      ? "no such file"
-      : e instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : e instanceof Error
-      ? e.message
-      : String(e);
-    throw new InputError(`Cannot open ${name}: ${why}`);
+    throw new InputError(`Cannot open ${name}: ${fileErrorText(e)}`);
   }
   let closed = false;
   // Large reads: a replay is I/O-light per byte, so per-chunk costs show.

@@ -9,7 +9,7 @@ import { fileErrorText } from "./file_error.ts";
 import { sniffMagic } from "./magic.ts";
 import { isStdinPath } from "./std_stream.ts";
 
-/** Default cap on the decompressed size of a gzip input: 1 GiB. */
+/** Default cap on the size of a whole input, and on a gzip input's decompressed size: 1 GiB. */
 export const MAX_DECOMPRESSED_BYTES = 1 << 30;
 
 /** An open input: its display name, its bytes as a stream, and how to let it go. */
@@ -98,7 +98,7 @@ async function collect(
 
 /** Options of {@link readInput}. */
 export interface ReadInputOptions {
-  /** Cap on the decompressed size of a gzip input (default {@link MAX_DECOMPRESSED_BYTES}). */
+  /** Cap on the input's size, decompressed (default {@link MAX_DECOMPRESSED_BYTES}). */
   maxDecompressed?: number;
   /** What the reader takes, for the message about an unreadable format (default "a table"). */
   expected?: string;
@@ -109,16 +109,22 @@ function sizeText(n: number): string {
 }
 
 /**
- * Read all of an input (see {@link openInput}), gunzipping it when it starts with the gzip
- * magic, within the cap; xz, bzip2, zstd, zip, pcap and pcapng are refused by name.
+ * Read all of an input (see {@link openInput}) within the size cap (also against endless inputs
+ * such as /dev/zero), gunzipping it when it starts with the gzip magic, within the same cap on
+ * the decompressed size; xz, bzip2, zstd, zip, pcap and pcapng are refused by name.
  */
 export async function readInput(path: string, options: ReadInputOptions = {}): Promise<Uint8Array> {
   const input = await openInput(path);
   const max = options.maxDecompressed ?? MAX_DECOMPRESSED_BYTES;
   let bytes: Uint8Array;
   try {
-    bytes = await collect(input.readable, Number.MAX_SAFE_INTEGER, () => new Error());
+    bytes = await collect(
+      input.readable,
+      max,
+      () => new InputError(`Cannot read ${input.name}: larger than ${sizeText(max)}`),
+    );
   } catch (e) {
+    if (e instanceof InputError) throw e;
     throw new InputError(`Cannot read ${input.name}: ${fileErrorText(e)}`, { cause: e });
   } finally {
     input.close();
