@@ -1,6 +1,6 @@
 /**
  * The NDJSON records `rtr replay` prints (README "rtr replay"): one `pdu` record per PDU with
- * the fields of its type (protocol.md §1.3), `malformed` for bytes that are not a valid PDU (with
+ * the fields of its type (RFC 8210 §5, 8210bis §5), `malformed` for bytes that are not a valid PDU (with
  * the RFC error code a router would send), `gap` for bytes missing from the capture, and
  * `damaged` for a capture file that stops making sense. Lines are built by hand: this is the hot
  * path of a replay.

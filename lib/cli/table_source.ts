@@ -1,6 +1,6 @@
 /**
  * Where `validate` and `show` get their table (`--from SOURCE`): a table file in any dialect
- * (formats.md §1–4, gzip too; `-` is stdin), a `follow` data directory (its current table,
+ * (every dialect the readers know, gzip too; `-` is stdin), a `follow` data directory (its current table,
  * `DIR/routingtable.json`, the old client's name), or a cache `HOST[:PORT]`, synchronised once
  * first. Without `--from`: `./data` when it exists.
  */

@@ -1,5 +1,5 @@
 /**
- * Normalising table input shared by every reader (formats.md §1–3): ASNs of any spelling to
+ * Normalising table input shared by every reader: ASNs of any spelling to
  * integers, prefixes to masked address words (host bits → a warning), maxLength checks, SKIs to
  * upper case, public keys to standard base64, ASPA merged per customer. Readers feed raw field
  * values; an invalid entry becomes one InputError line naming the file and the entry.

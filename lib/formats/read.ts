@@ -1,5 +1,5 @@
 /**
- * Reading VRP tables in every dialect of formats.md §1–3 and §4: rpki-client JSON (`roas`,
+ * Reading VRP tables in every dialect `rtr` knows: rpki-client JSON (`roas`,
  * `bgpsec_keys`, `aspas`), StayRTR / rtrdump (`provider_authorizations` {ipv4, ipv6}), Routinator
  * `vrps -f json` (`"AS…"` strings, `routerKeys`, `aspas[{customer, providers}]`), RTRTR,
  * GoRTR, RTRlib `rtrclient -t json` (a bare array, every number quoted), rpki-client and RTRlib
@@ -307,7 +307,7 @@ function readJsonInto(
 }
 
 /**
- * The old Python rpki-rtr-client's `data/routingtable.json` (formats.md §5): `{"routes": {"ipv4":
+ * The old Python rpki-rtr-client's `data/routingtable.json`: `{"routes": {"ipv4":
  * {CIDR: {MAXLEN: [{ASN: CIDR}, …]}}, "ipv6": {…}}}`, written from its prefix tries; JSON turns
  * the numeric maxlen and ASN keys into strings.
  */

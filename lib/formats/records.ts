@@ -1,7 +1,7 @@
 /**
- * Every NDJSON record `rtr` prints (README "NDJSON records"; design convention 6: one object per
- * line, `type` first) and the table metadata every writer takes. Payload records: `vrp`,
- * `routerKey`, `aspa` (RFC 8210 §5.6–5.10, 8210bis §5.12), each announced or withdrawn; `sync`
+ * Every NDJSON record `rtr` prints (README "NDJSON records": one object per line, `type`
+ * first) and the table metadata every writer takes. Payload records: `vrp`,
+ * `routerKey`, `aspa` (RFC 8210 §5.6, §5.7, §5.10; the ASPA PDU of 8210bis), each announced or withdrawn; `sync`
  * closes a table or a delta (End of Data, RFC 8210 §5.8). Session events of `follow` and
  * `snapshot --serial`: `cacheReset` (RFC 8210 §5.9), `disconnected`, `error` (§5.11), `expired`
  * (§6). `validate`: `validation` (RFC 6811) and its input `error`. `replay`'s records are built

@@ -1,6 +1,6 @@
 /**
  * The history directory that `rtr follow` keeps and `rtr diff` reads (`--data-dir`, default
- * `./data`; formats.md §5):
+ * `./data`; the original Python client's layout):
  *
  * ```
  * DIR/YYYY-MM/YYYY-MM-DD-HHMMSS.routes.SSSSSSSS.NNNNNNNN.json   one file per serial (serial_file.ts)

@@ -1,5 +1,5 @@
 /**
- * One per-serial history file, in the original Python client's layout and schema (formats.md §5):
+ * One per-serial history file, in the original Python client's layout and schema:
  * the name `YYYY-MM/YYYY-MM-DD-HHMMSS.routes.SSSSSSSS.NNNNNNNN.json` (UTC time of the End of
  * Data, session id and serial zero-padded to 8 decimal digits; the older layout without session,
  * `…routes.NNNNNNNN.json`, is read too) and the pretty-printed JSON body:
