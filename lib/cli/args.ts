@@ -44,11 +44,10 @@ function distance(a: string, b: string): number {
   return prev[b.length];
 }
 
-/** The known option nearest to `given` (`--name`), or undefined when none is close. */
-export function nearestOption(given: string, options: OptionSpec): string | undefined {
-  const name = given.replace(/^-+/, "").split("=")[0];
+/** The candidate nearest to `name` (a typo or a prefix of it), or undefined when none is close. */
+export function nearestName(name: string, candidates: string[]): string | undefined {
   let best: string | undefined, bestD = Infinity;
-  for (const o of ["help", ...Object.keys(options)]) {
+  for (const o of candidates) {
     const d = o.startsWith(name) && name.length >= 2 ? 0.5 : distance(name, o);
     if (d < bestD) {
       best = o;
@@ -56,7 +55,14 @@ export function nearestOption(given: string, options: OptionSpec): string | unde
     }
   }
   const limit = name.length <= 3 ? 1 : name.length <= 6 ? 2 : 3;
-  return best !== undefined && bestD <= limit ? `--${best}` : undefined;
+  return bestD <= limit ? best : undefined;
+}
+
+/** The known option nearest to `given` (`--name`), or undefined when none is close. */
+export function nearestOption(given: string, options: OptionSpec): string | undefined {
+  const name = given.replace(/^-+/, "").split("=")[0];
+  const near = nearestName(name, ["help", ...Object.keys(options)]);
+  return near === undefined ? undefined : `--${near}`;
 }
 
 /** One line for a parseArgs error, in our words. */

@@ -4,6 +4,7 @@
  */
 import { describeError, RtrError, UsageError } from "../errors.ts";
 import type { Command } from "./command.ts";
+import { nearestName, nearestOption } from "./args.ts";
 import { fileErrorText, warn } from "./io.ts";
 import { isDenoPermissionError } from "../io/mod.ts";
 import denoJson from "../../deno.json" with { type: "json" };
@@ -68,7 +69,12 @@ Run 'rtr help <command>' for the options of a command.
 async function loadCommand(name: string): Promise<Command> {
   const entry = COMMANDS[name];
   if (!entry) {
-    throw new UsageError(`Unknown command ${JSON.stringify(name)} (see 'rtr --help')`);
+    const near = nearestName(name, Object.keys(COMMANDS));
+    throw new UsageError(
+      `Unknown command ${JSON.stringify(name)} ${
+        near ? `(did you mean ${near}?)` : "(see 'rtr --help')"
+      }`,
+    );
   }
   return (await entry.load()).command;
 }
@@ -100,7 +106,10 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     if (first.startsWith("-")) {
-      throw new UsageError(`Unknown option ${first} (see 'rtr --help')`);
+      const near = nearestOption(first, { version: { type: "boolean" } });
+      throw new UsageError(
+        `Unknown option ${first} ${near ? `(did you mean ${near}?)` : "(see 'rtr --help')"}`,
+      );
     }
     const cmd = await loadCommand(first);
     if (rest.includes("-h") || rest.includes("--help")) {

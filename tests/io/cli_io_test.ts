@@ -191,6 +191,12 @@ Deno.test("an unknown option names the nearest known one, exit 2", async () => {
   const m = await runRtr(["replay", "--table", "--format"]);
   assert.equal(m.code, 2);
   assert.equal(oneLine(m.stderr), "rtr: Option --format needs a value (see 'rtr replay --help')");
+  const cmd = await runRtr(["snapshto"]);
+  assert.equal(cmd.code, 2);
+  assert.equal(oneLine(cmd.stderr), 'rtr: Unknown command "snapshto" (did you mean snapshot?)');
+  const top = await runRtr(["--verison"]);
+  assert.equal(top.code, 2);
+  assert.equal(oneLine(top.stderr), "rtr: Unknown option --verison (did you mean --version?)");
   const far = await runRtr(["snapshot", "--zzzzzz"]);
   assert.equal(far.code, 2);
   assert.equal(oneLine(far.stderr), "rtr: Unknown option --zzzzzz (see 'rtr snapshot --help')");
