@@ -9,11 +9,11 @@
  * goes through JSON.parse; anything the scanner does not expect falls back to JSON.parse.
  */
 import { InputError } from "../errors.ts";
-import { isStdinPath, looksBinary, readInput, sniffMagic } from "../io/mod.ts";
+import { ascii as asciiBytes, isStdinPath, looksBinary, readInput, sniffMagic } from "../io/mod.ts";
 import type { PayloadTable } from "../model/mod.ts";
 import { TableAccumulator } from "./accumulate.ts";
 import { readCsvBytes } from "./csv_read.ts";
-import { asciiBytes, JsonScanner, JsonSyntax, latin1, uintAt } from "./json_scan.ts";
+import { JsonScanner, JsonSyntax, latin1, uintAt } from "./json_scan.ts";
 import { readNdjsonBytes } from "./ndjson_read.ts";
 
 /** A table read from a file, with what the file said about itself. */

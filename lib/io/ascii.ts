@@ -117,20 +117,42 @@ export class AsciiBuffer {
     this.pos = putBytes(this.buf, this.pos, b);
   }
 
-  /** Append bytes, growing the buffer as needed. */
-  bytes(b: Uint8Array): void {
-    this.ensure(b.length);
-    this.pos = putBytes(this.buf, this.pos, b);
+  /** Append bytes `b[from..to)`, growing the buffer as needed. */
+  bytes(b: Uint8Array, from = 0, to = b.length): void {
+    const n = to - from;
+    this.ensure(n);
+    const buf = this.buf;
+    let p = this.pos;
+    if (n > 32) {
+      buf.set(from === 0 && to === b.length ? b : b.subarray(from, to), p);
+      p += n;
+    } else for (let i = from; i < to; i++) buf[p++] = b[i];
+    this.pos = p;
   }
 
-  /** Append a string as UTF-8, growing the buffer as needed. */
+  /** Append a string as UTF-8, growing the buffer as needed (short ASCII copied by hand). */
   text(s: string): void {
-    this.ensure(s.length * 3);
+    const n = s.length;
+    this.ensure(n * 3);
+    if (n <= 64) {
+      const buf = this.buf;
+      let p = this.pos;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 127) break;
+        buf[p++] = c;
+      }
+      this.pos = p;
+      if (i === n) return;
+      s = s.slice(i);
+    }
     this.pos += UTF8.encodeInto(s, this.buf.subarray(this.pos)).written;
   }
 
-  /** Append an unsigned integer (below 2^53) in decimal (room checked by the caller). */
+  /** Append an unsigned integer (below 2^53) in decimal, growing the buffer as needed. */
   uint(n: number): void {
+    if (this.pos + 16 > this.buf.length) this.ensure(16);
     this.pos = putUint(this.buf, this.pos, n);
   }
 

@@ -4,7 +4,7 @@
  * masking. Everything that turns an address into text or text into an address goes through here.
  */
 import { InputError } from "../errors.ts";
-import { putHex16, putUint } from "../io/ascii.ts";
+import { ascii, putHex16, putUint } from "../io/ascii.ts";
 import { topMask } from "../wire/decode.ts";
 
 export { topMask };
@@ -69,7 +69,7 @@ export function putIpv4(b: Uint8Array, p: number, w: number): number {
   return putUint(b, p, w & 255);
 }
 
-const MAPPED = Uint8Array.from("::ffff:", (c) => c.charCodeAt(0));
+const MAPPED = ascii("::ffff:");
 
 /**
  * Write the four IPv6 words at `off` of `a` per RFC 5952 at `p` of `b` (room for 45 bytes
