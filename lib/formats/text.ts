@@ -4,7 +4,7 @@
  * ASCII builder (lib/io/ascii.ts) and the one RFC 5952 writer (lib/model/prefix.ts), and times.
  */
 import { ascii, AsciiBuffer as ByteBuffer, type TextSink } from "../io/mod.ts";
-import { formatIpv4, formatIpv6, putPrefix, type VrpSet, W } from "../model/mod.ts";
+import { putPrefix, type VrpSet, W } from "../model/mod.ts";
 import { recordTime } from "./records.ts";
 
 export { ascii };
@@ -46,42 +46,6 @@ export async function writeVrpBytes(
     }
   }
   if (out.pos > 0) await sink.writeBytes(out.buf.subarray(0, out.pos));
-}
-
-/** Text of the prefix of the packed record starting at word `x` of `d`. */
-export function prefixAt(d: Uint32Array, x: number): string {
-  const meta = d[x];
-  const len = (meta >>> 8) & 255;
-  if (meta >>> 16 === 0) return `${formatIpv4(d[x + 1])}/${len}`;
-  return `${formatIpv6(d.subarray(x + 1, x + 5))}/${len}`;
-}
-
-/** Builds the text of one VRP from its prefix text, prefix length, maxLength and ASN. */
-export type VrpText = (prefix: string, length: number, maxLength: number, asn: number) => string;
-
-/**
- * Write one piece of text per VRP of `set` (records `from` to `to`), in set order, `sep`
- * between pieces, in chunks of 512 VRPs (the string form; writeVrpBytes is faster).
- */
-export async function writeVrps(
-  sink: TextSink,
-  set: VrpSet,
-  text: VrpText,
-  options: { sep?: string; from?: number; to?: number } = {},
-): Promise<void> {
-  const d = set.data, sep = options.sep ?? "";
-  const from = options.from ?? 0, n = options.to ?? set.size;
-  for (let start = from; start < n; start += 512) {
-    const end = Math.min(n, start + 512);
-    let s = "";
-    for (let i = start; i < end; i++) {
-      const x = i * W;
-      const meta = d[x];
-      if (i > from) s += sep;
-      s += text(prefixAt(d, x), (meta >>> 8) & 255, meta & 255, d[x + 5]);
-    }
-    await sink.write(s);
-  }
 }
 
 /** RFC 3339 UTC time to the second: `2026-07-20T10:00:00Z` (records.ts's one time format). */

@@ -236,7 +236,7 @@ export class AtomicFile {
     }
     if (t.mode !== null && (t.mode & 0o777) !== 0o644) {
       // Keep the replaced file's permissions (best effort).
-      await Deno.chmod(tmp.path, t.mode & 0o7777).catch(() => {});
+      await Deno.chmod(tmp.path, t.mode & 0o777).catch(() => {});
     }
     return new AtomicFile(path, t.path, tmp.path, tmp.file, tmp.file);
   }
