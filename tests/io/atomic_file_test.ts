@@ -224,3 +224,13 @@ Deno.test("append mode adds to an existing file in place", async () => {
   assert.deepEqual(await names(dir), ["dump.bin"]);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("a symlink loop fails with one line and creates nothing", async () => {
+  const dir = await tempDir();
+  await Deno.symlink("b", `${dir}/a`);
+  await Deno.symlink("a", `${dir}/b`);
+  await rejectsWith(checkOutputPath(`${dir}/a`), /: too many levels of symbolic links$/);
+  await rejectsWith(AtomicFile.create(`${dir}/a`), /: too many levels of symbolic links$/);
+  assert.deepEqual(await names(dir), ["a", "b"]);
+  await Deno.remove(dir, { recursive: true });
+});
