@@ -11,7 +11,12 @@
 import { parseArgs } from "node:util";
 
 /** Permissions the installed command runs with (see README, Install). */
-export const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write"];
+export const PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env=RTR_CACHE,RTR_DATA_DIR",
+];
 
 /** Run deno quietly; on failure its output goes to stderr and this throws. */
 async function deno(args: string[], cwd: string): Promise<void> {

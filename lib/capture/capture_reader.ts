@@ -5,6 +5,7 @@
  * hand every PDU, malformed span and gap to a CaptureHandler. Takes a byte stream; it never
  * opens files itself.
  */
+import { sniffMagic } from "../io/mod.ts";
 import { decodeFrame } from "./frame.ts";
 import { type CaptureHandler, DEFAULT_RTR_PORTS, FlowTable, type RtrStream } from "./flows.ts";
 import type { CaptureReader, ContainerFault, Packet } from "./packet.ts";
@@ -156,6 +157,13 @@ export async function readCapture(
     bytes: 0,
     fault: null,
   };
+  const magic = format === "raw" ? sniffMagic(head) : null;
+  if (magic === "xz" || magic === "bzip2" || magic === "zstd" || magic === "zip") {
+    // A compressed file read as a raw dump would only yield garbage "malformed" records.
+    await reader.cancel().catch(() => {});
+    summary.fault = { offset: 0, message: `${magic} is not supported; gzip is` };
+    return summary;
+  }
   let feed: (chunk: Uint8Array) => void;
   let finish: () => ContainerFault | null;
   if (format === "raw") {

@@ -13,7 +13,6 @@ export * from "./pdu_scanner.ts";
 export * from "./flows.ts";
 export * from "./capture_reader.ts";
 export * from "./records.ts";
-export * from "./ascii_buffer.ts";
 export * from "./table_replay.ts";
 export * from "./check.ts";
 export * from "./pcap_writer.ts";

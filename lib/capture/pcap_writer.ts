@@ -7,6 +7,7 @@
  * (`-d tcp.port==PORT,rpkirtr`), and `rtr replay` reads it back. Sans-I/O: every packet goes to
  * a `write` callback; the method names match lib/transport.ts WireTap.
  */
+import { parseIpv4, parseIpv6 } from "../model/prefix.ts";
 
 /** Largest TCP payload per synthetic segment (65 535 − 20 IPv4 − 20 TCP). */
 export const MAX_SEGMENT_PAYLOAD = 65495;
@@ -34,48 +35,23 @@ interface Conn {
   open: boolean;
 }
 
-/** Bytes of an IPv4 or IPv6 literal; null when `s` is neither (a host name). */
+/** Bytes of an IPv4 or IPv6 literal (the model's one parser); null when `s` is neither. */
 export function parseIpLiteral(s: string): Uint8Array | null {
   const h = s.startsWith("[") && s.endsWith("]") ? s.slice(1, -1) : s;
-  const m4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
-  if (m4) {
-    const b = m4.slice(1).map(Number);
-    return b.every((x) => x <= 255) ? new Uint8Array(b) : null;
+  const v4 = parseIpv4(h);
+  if (v4 !== null) {
+    return new Uint8Array([v4 >>> 24, (v4 >>> 16) & 255, (v4 >>> 8) & 255, v4 & 255]);
   }
-  if (!h.includes(":")) return null;
   const zone = h.indexOf("%");
-  const a = zone >= 0 ? h.slice(0, zone) : h;
-  const dbl = a.indexOf("::");
-  const parse = (part: string): number[] | null => {
-    if (part === "") return [];
-    const out: number[] = [];
-    const items = part.split(":");
-    for (let i = 0; i < items.length; i++) {
-      const it = items[i];
-      if (i === items.length - 1 && it.includes(".")) {
-        const v4 = parseIpLiteral(it);
-        if (!v4 || v4.length !== 4) return null;
-        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
-      } else if (/^[0-9a-fA-F]{1,4}$/.test(it)) out.push(parseInt(it, 16));
-      else return null;
-    }
-    return out;
-  };
-  let groups: number[];
-  if (dbl >= 0) {
-    const head = parse(a.slice(0, dbl)), tail = parse(a.slice(dbl + 2));
-    if (!head || !tail || head.length + tail.length > 7) return null;
-    groups = [...head, ...new Array(8 - head.length - tail.length).fill(0), ...tail];
-  } else {
-    const g = parse(a);
-    if (!g || g.length !== 8) return null;
-    groups = g;
-  }
+  const w = parseIpv6(zone >= 0 ? h.slice(0, zone) : h);
+  if (!w) return null;
   const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    out[2 * i] = g >> 8;
-    out[2 * i + 1] = g & 255;
-  });
+  for (let k = 0; k < 4; k++) {
+    out[4 * k] = w[k] >>> 24;
+    out[4 * k + 1] = (w[k] >>> 16) & 255;
+    out[4 * k + 2] = (w[k] >>> 8) & 255;
+    out[4 * k + 3] = w[k] & 255;
+  }
   return out;
 }
 

@@ -1,40 +1,28 @@
-/** The old client's raw dump format: the bytes received from the cache, concatenated. */
+/**
+ * The old client's raw dump format: the bytes received from the cache, concatenated (RFC 8210
+ * §5 PDUs back to back), written through the one atomic file writer (lib/io/atomic_file.ts).
+ */
+import { AtomicFile } from "../io/mod.ts";
 import type { WireTap } from "../transport.ts";
 
 /** The old client's raw dump: received bytes only, concatenated, written atomically at finish. */
 export class RawDumpTap implements WireTap {
-  #file: Deno.FsFile;
-  #tmp: string;
-  #path: string;
-  #done = false;
-  private constructor(path: string, tmp: string, file: Deno.FsFile) {
-    this.#path = path;
-    this.#tmp = tmp;
+  #file: AtomicFile;
+  private constructor(file: AtomicFile) {
     this.#file = file;
   }
 
   /** Create the tap; with `append`, bytes are added to an existing FILE directly (follow). */
   static async create(path: string, append = false): Promise<RawDumpTap> {
-    if (append) {
-      const f = await Deno.open(path, { append: true, create: true });
-      const t = new RawDumpTap(path, path, f);
-      return t;
-    }
-    const slash = path.lastIndexOf("/");
-    const tmp = `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.${Deno.pid}.tmp`;
-    const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    return new RawDumpTap(path, tmp, f);
+    return new RawDumpTap(await AtomicFile.create(path, { append }));
   }
 
   received(bytes: Uint8Array): void {
-    let off = 0;
-    while (off < bytes.length) off += this.#file.writeSync(bytes.subarray(off));
+    this.#file.writeSync(bytes);
   }
 
+  /** Put the dump in place (rename) or close the appended file. */
   async finish(): Promise<void> {
-    if (this.#done) return;
-    this.#done = true;
-    this.#file.close();
-    if (this.#tmp !== this.#path) await Deno.rename(this.#tmp, this.#path);
+    await this.#file.commit();
   }
 }

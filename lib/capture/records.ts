@@ -1,24 +1,16 @@
 /**
  * The NDJSON records `rtr replay` prints (README "rtr replay"): one `pdu` record per PDU with
- * the fields of its type (protocol.md §1.3), `malformed` for bytes that are not a valid PDU (with
+ * the fields of its type (RFC 8210 §5, 8210bis §5), `malformed` for bytes that are not a valid PDU (with
  * the RFC error code a router would send), `gap` for bytes missing from the capture, and
  * `damaged` for a capture file that stops making sense. Lines are built by hand: this is the hot
  * path of a replay.
  */
 import { errorName, type Pdu, pduName } from "../wire/mod.ts";
-import { formatIpv4, formatIpv6, toBase64, toHex } from "../model/mod.ts";
+import { formatIpv4, formatIpv6, putIpv4, putIpv6, toBase64, toHex } from "../model/mod.ts";
 import type { RtrStream } from "./flows.ts";
 import type { MalformedSpan, PduBytes } from "./pdu_scanner.ts";
 import { formatTimestamp, secondsPrefix, type Timestamp } from "./timestamp.ts";
-import {
-  AsciiBuffer,
-  bytesOf,
-  putBytes,
-  putIpv4,
-  putIpv6,
-  putPadded,
-  putUint,
-} from "./ascii_buffer.ts";
+import { AsciiBuffer, putBytes, putPadded, putUint, utf8 as bytesOf } from "../io/mod.ts";
 
 /** Lower-case hex of bytes. */
 export function hex(b: Uint8Array): string {

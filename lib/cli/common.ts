@@ -12,6 +12,37 @@ import { warn } from "./io.ts";
 export const DEFAULT_CACHE = "rtr.rpki.cloudflare.com:8282";
 /** Default RTR port. */
 export const DEFAULT_PORT = 8282;
+/** Built-in default data directory of `follow`, `diff`, `validate` and `show`. */
+export const DEFAULT_DATA_DIR = "./data";
+
+/**
+ * An environment variable, or undefined when unset, empty, or not readable: `rtr` never asks
+ * for a permission (the installed command may run without `--allow-env`).
+ */
+export function envDefault(name: string): string | undefined {
+  try {
+    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
+      return undefined;
+    }
+    const v = Deno.env.get(name);
+    return v === undefined || v === "" ? undefined : v;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The default cache: `$RTR_CACHE`, else {@link DEFAULT_CACHE}. */
+export function defaultCache(): string {
+  return envDefault("RTR_CACHE") ?? DEFAULT_CACHE;
+}
+
+/** The default data directory: `$RTR_DATA_DIR`, else {@link DEFAULT_DATA_DIR}. */
+export function defaultDataDir(): string {
+  return envDefault("RTR_DATA_DIR") ?? DEFAULT_DATA_DIR;
+}
+
+/** Help line for the data directory's default (shared by every --help that has one). */
+export const DATA_DIR_DEFAULT_HELP = `$RTR_DATA_DIR, else ${DEFAULT_DATA_DIR}`;
 
 /** Flags of every command that connects to a cache. */
 export const CONNECT_OPTIONS: OptionSpec = {
@@ -27,7 +58,9 @@ export const CONNECT_OPTIONS: OptionSpec = {
 };
 
 /** Help lines for CONNECT_OPTIONS. */
-export const CONNECT_HELP = `  --host H          cache host (default ${DEFAULT_CACHE.split(":")[0]})
+export const CONNECT_HELP = `  --host H          cache host (default: $RTR_CACHE, else ${
+  DEFAULT_CACHE.split(":")[0]
+})
   --port P          cache port (default ${DEFAULT_PORT}; 323 is the IANA port)
   --protocol N      highest protocol version to propose: 0, 1 or 2 (default 2); the
                     cache may negotiate down
@@ -41,7 +74,7 @@ export const CONNECT_HELP = `  --host H          cache host (default ${DEFAULT_C
 
 /** Build connection options from the parsed flags and an optional HOST[:PORT] positional. */
 export function connectOptions(p: Parsed, target: string | undefined): SyncOptions {
-  const t = splitHostPort(target ?? str(p, "host") ?? DEFAULT_CACHE, DEFAULT_PORT);
+  const t = splitHostPort(target ?? str(p, "host") ?? defaultCache(), DEFAULT_PORT);
   if (target && str(p, "host")) {
     throw new UsageError("Give the cache either as HOST[:PORT] or with --host, not both");
   }

@@ -8,7 +8,7 @@
 import { describeError, InputError, UsageError } from "../errors.ts";
 import type { Command } from "./command.ts";
 import { flag, parseCommandArgs, type Parsed, str } from "./args.ts";
-import { CONNECT_OPTIONS, connectOptions } from "./common.ts";
+import { CONNECT_OPTIONS, connectOptions, defaultDataDir } from "./common.ts";
 import { stdoutSink, type TextSink, warn } from "./io.ts";
 import {
   type Aspa,
@@ -42,7 +42,8 @@ compared. An unknown serial or a gap in the history is an error naming what is m
 A plain number is always a serial: write ./380 for a file named 380.
 
 Options:
-  --data-dir DIR     history directory written by 'rtr follow' (default ./data)
+  --data-dir DIR     history directory written by 'rtr follow' (default: $RTR_DATA_DIR,
+                     else ./data)
   --session ID       use serials of this session id (default: the most recent copy)
   --format F         ndjson (default): one announce/withdraw record per line;
                      text: + and - lines; json: one document with counts (printed
@@ -305,7 +306,7 @@ async function writeText(sink: TextSink, d: TableDiff, from: Label, to: Label): 
 }
 
 function parseOptions(p: Parsed): Options {
-  const dataDir = str(p, "data-dir") ?? "./data";
+  const dataDir = str(p, "data-dir") ?? defaultDataDir();
   const s = str(p, "session");
   let sessionId: number | undefined;
   if (s !== undefined) {

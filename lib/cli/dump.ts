@@ -5,30 +5,34 @@
  */
 import { PcapWriter } from "../capture/pcap_writer.ts";
 import { RtrError } from "../errors.ts";
-import { errText, type WireTap } from "../transport.ts";
+import type { WireTap } from "../transport.ts";
+import { AtomicFile, fileErrorText } from "../io/mod.ts";
 import { RawDumpTap } from "../capture/raw_dump.ts";
 
-/** Create the tap for `--dump FILE`; `append` keeps adding to FILE (follow). */
+/**
+ * Create the tap for `--dump FILE` (`-` is stdout); `append` keeps adding to FILE (follow). The
+ * file is opened at once, so a bad path fails before any network work.
+ */
 export async function createDumpTap(path: string, append = false): Promise<WireTap> {
   try {
     if (path.toLowerCase().endsWith(".pcap")) return await PcapDumpTap.create(path, append);
     return await RawDumpTap.create(path, append);
   } catch (e) {
-    throw new RtrError(`Cannot write --dump file ${path}: ${errText(e)}`);
+    throw new RtrError(`Cannot write --dump file ${path}: ${dumpErrorText(e)}`);
   }
+}
+
+function dumpErrorText(e: unknown): string {
+  if (e instanceof RtrError) return e.message.replace(/^Cannot write .*?: /, "");
+  return fileErrorText(e);
 }
 
 /** Both directions as pcap; written to a temporary name and renamed at `finish` (or appended). */
 class PcapDumpTap implements WireTap {
-  #file: Deno.FsFile;
-  #tmp: string;
-  #path: string;
+  #file: AtomicFile;
   #writer: PcapWriter;
-  #done = false;
 
-  private constructor(path: string, tmp: string, file: Deno.FsFile, skipHeader: boolean) {
-    this.#path = path;
-    this.#tmp = tmp;
+  private constructor(file: AtomicFile, skipHeader: boolean) {
     this.#file = file;
     let skip = skipHeader ? 24 : 0;
     this.#writer = new PcapWriter((b) => {
@@ -38,25 +42,19 @@ class PcapDumpTap implements WireTap {
         skip -= n;
         chunk = chunk.subarray(n);
       }
-      let off = 0;
-      while (off < chunk.length) off += file.writeSync(chunk.subarray(off));
+      file.writeSync(chunk);
     });
   }
 
   static async create(path: string, append: boolean): Promise<PcapDumpTap> {
+    let skip = false;
     if (append) {
-      let size = 0;
-      try {
-        size = (await Deno.stat(path)).size;
-      } catch { /* new file */ }
-      const f = await Deno.open(path, { append: true, create: true });
       // An existing capture already has its file header: add packets only.
-      return new PcapDumpTap(path, path, f, size >= 24);
+      try {
+        skip = (await Deno.stat(path)).size >= 24;
+      } catch { /* new file, or a stream */ }
     }
-    const slash = path.lastIndexOf("/");
-    const tmp = `${path.slice(0, slash + 1)}.${path.slice(slash + 1)}.${Deno.pid}.tmp`;
-    const f = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    return new PcapDumpTap(path, tmp, f, false);
+    return new PcapDumpTap(await AtomicFile.create(path, { append }), skip);
   }
 
   connected(local: Deno.NetAddr, remote: Deno.NetAddr, time: number): void {
@@ -73,9 +71,6 @@ class PcapDumpTap implements WireTap {
   }
 
   async finish(): Promise<void> {
-    if (this.#done) return;
-    this.#done = true;
-    this.#file.close();
-    if (this.#tmp !== this.#path) await Deno.rename(this.#tmp, this.#path);
+    await this.#file.commit();
   }
 }

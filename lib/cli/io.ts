@@ -1,10 +1,21 @@
 /**
  * Output plumbing for commands: stdout as a TextSink and one-line diagnostics on stderr; the
- * sink and atomic files themselves live in lib/io.ts (re-exported here).
+ * sink, the atomic file writer and input opening live in lib/io/ (re-exported here).
  */
 import { TextSink } from "../io/mod.ts";
 
-export { AtomicFile, type ByteWriter, TextSink, writeFileAtomic } from "../io/mod.ts";
+export {
+  AtomicFile,
+  type ByteWriter,
+  checkOutputPath,
+  fileErrorText,
+  isStdinPath,
+  openInput,
+  outputStream,
+  readInput,
+  TextSink,
+  writeFileAtomic,
+} from "../io/mod.ts";
 
 const enc = new TextEncoder();
 

@@ -4,7 +4,9 @@
  */
 import { describeError, RtrError, UsageError } from "../errors.ts";
 import type { Command } from "./command.ts";
-import { warn } from "./io.ts";
+import { nearestName, nearestOption } from "./args.ts";
+import { fileErrorText, warn } from "./io.ts";
+import { isDenoPermissionError } from "../io/mod.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 
 /** Version of rtr. */
@@ -54,6 +56,9 @@ Options:
   -h, --help     show this help
   -V, --version  print the version
 
+Environment: RTR_CACHE is the default cache HOST[:PORT], RTR_DATA_DIR the default data
+directory. "-" is stdin or stdout wherever a file is read or written.
+
 Exit codes: 0 ok; 1 runtime, transport or protocol failure; 2 usage; 3 the cache sent an
 Error Report; 4 the cache has no data ("No Data Available"); diff: 0 same, 1 different, 2 trouble.
 
@@ -64,7 +69,12 @@ Run 'rtr help <command>' for the options of a command.
 async function loadCommand(name: string): Promise<Command> {
   const entry = COMMANDS[name];
   if (!entry) {
-    throw new UsageError(`Unknown command ${JSON.stringify(name)} (see 'rtr --help')`);
+    const near = nearestName(name, Object.keys(COMMANDS));
+    throw new UsageError(
+      `Unknown command ${JSON.stringify(name)} ${
+        near ? `(did you mean ${near}?)` : "(see 'rtr --help')"
+      }`,
+    );
   }
   return (await entry.load()).command;
 }
@@ -73,9 +83,14 @@ async function loadCommand(name: string): Promise<Command> {
 export async function main(args: string[]): Promise<number> {
   try {
     const [first, ...rest] = args;
-    if (first === undefined || first === "-h" || first === "--help") {
+    if (first === undefined) {
+      // No command is a usage error: the help goes to stderr, stdout stays empty.
+      await Deno.stderr.write(new TextEncoder().encode(mainHelp()));
+      return 2;
+    }
+    if (first === "-h" || first === "--help") {
       await Deno.stdout.write(new TextEncoder().encode(mainHelp()));
-      return first === undefined ? 2 : 0;
+      return 0;
     }
     if (first === "-V" || first === "--version") {
       await Deno.stdout.write(new TextEncoder().encode(`rtr ${VERSION}\n`));
@@ -91,7 +106,10 @@ export async function main(args: string[]): Promise<number> {
       return 0;
     }
     if (first.startsWith("-")) {
-      throw new UsageError(`Unknown option ${first} (see 'rtr --help')`);
+      const near = nearestOption(first, { version: { type: "boolean" } });
+      throw new UsageError(
+        `Unknown option ${first} ${near ? `(did you mean ${near}?)` : "(see 'rtr --help')"}`,
+      );
     }
     const cmd = await loadCommand(first);
     if (rest.includes("-h") || rest.includes("--help")) {
@@ -101,6 +119,12 @@ export async function main(args: string[]): Promise<number> {
     return await cmd.run(rest);
   } catch (e) {
     if (e instanceof Deno.errors.BrokenPipe) return 0;
+    if (isDenoPermissionError(e)) {
+      // Never pass on Deno's "run again with --allow-…" hint: say what could not be opened.
+      const path = /"([^"]*)"/.exec((e as Error).message)?.[1];
+      warn(`rtr: Cannot open ${path ?? "a file"}: ${fileErrorText(e)}`);
+      return 1;
+    }
     warn(`rtr: ${describeError(e)}`);
     if (e instanceof RtrError) return e.exitCode;
     return 1;

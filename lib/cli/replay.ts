@@ -21,7 +21,7 @@ import { OUTPUT_FORMATS, type OutputFormat, writeTable } from "../formats/write.
 import { parseRouterVersions, type RouterWriteOptions } from "../formats/router_version.ts";
 import type { Command } from "./command.ts";
 import { flag, parseCommandArgs, type Parsed } from "./args.ts";
-import { stdoutSink, type TextSink, warn } from "./io.ts";
+import { fileErrorText, isStdinPath, stdoutSink, type TextSink, warn } from "./io.ts";
 
 const HELP = `Usage: rtr replay FILE… [options]
 
@@ -59,7 +59,7 @@ interface Input {
 }
 
 async function openInput(name: string): Promise<Input> {
-  if (name === "-") return { name, stream: Deno.stdin.readable, close: () => {} };
+  if (isStdinPath(name)) return { name, stream: Deno.stdin.readable, close: () => {} };
   let file: Deno.FsFile;
   try {
     file = await Deno.open(name, { read: true });
@@ -70,14 +70,7 @@ async function openInput(name: string): Promise<Input> {
     }
   } catch (e) {
     if (e instanceof InputError) throw e;
-    const why = e instanceof Deno.errors.NotFound
-      ? "no such file"
-      : e instanceof Deno.errors.PermissionDenied
-      ? "permission denied"
-      : e instanceof Error
-      ? e.message
-      : String(e);
-    throw new InputError(`Cannot open ${name}: ${why}`);
+    throw new InputError(`Cannot open ${name}: ${fileErrorText(e)}`);
   }
   let closed = false;
   // Large reads: a replay is I/O-light per byte, so per-chunk costs show.
@@ -174,17 +167,29 @@ async function run(args: string[]): Promise<number> {
   }
 }
 
-/** Say which inputs held no RTR at all; true when one did not (exit 1). */
-function nothingFound(empty: string[], inputs: Input[]): boolean {
+/** An input that yielded no RTR stream; `damaged` when its own error was said already. */
+interface Empty {
+  name: string;
+  damaged: boolean;
+}
+
+/**
+ * Say which inputs held no RTR at all; true when one did not (exit 1). A damaged or refused file
+ * has had its one line already, so it is not called empty as well.
+ */
+function nothingFound(empty: Empty[], inputs: Input[]): boolean {
   if (empty.length === 0) return false;
-  if (inputs.length === 1) warn("rtr replay: no RTR stream found");
-  else for (const name of empty) warn(`rtr replay: ${name}: no RTR stream found`);
+  const silent = empty.filter((e) => !e.damaged);
+  if (inputs.length === 1 && silent.length === 1) warn("rtr replay: no RTR stream found");
+  else if (inputs.length > 1) {
+    for (const e of silent) warn(`rtr replay: ${e.name}: no RTR stream found`);
+  }
   return true;
 }
 
 async function replayRecords(inputs: Input[], portList: number[], sink: TextSink): Promise<number> {
   const rec = new RecordCollector({ withFile: inputs.length > 1 });
-  const empty: string[] = [];
+  const empty: Empty[] = [];
   for (const input of inputs) {
     const summary = await readCapture(input.stream, rec, {
       ports: portList,
@@ -203,7 +208,7 @@ async function replayRecords(inputs: Input[], portList: number[], sink: TextSink
         `rtr replay: ${input.name}: ${summary.fault.message} (at offset ${summary.fault.offset})`,
       );
     }
-    if (!summary.found) empty.push(input.name);
+    if (!summary.found) empty.push({ name: input.name, damaged: Boolean(summary.fault) });
     await sink.flush();
     await writeAll(rec.view());
     rec.reset();
@@ -226,14 +231,14 @@ async function replayCheck(inputs: Input[], portList: number[], sink: TextSink):
   const drain = async () => {
     if (lines.length > 0) await sink.write(lines.splice(0).join(""));
   };
-  const empty: string[] = [];
+  const empty: Empty[] = [];
   for (const input of inputs) {
     const summary = await readCapture(input.stream, handler, {
       ports: portList,
       file: input.name,
       drain,
     });
-    if (!summary.found) empty.push(input.name);
+    if (!summary.found) empty.push({ name: input.name, damaged: Boolean(summary.fault) });
     if (summary.fault) {
       await sink.write(
         damagedLine(input.name, summary.format, summary.fault.offset, summary.fault.message),
@@ -260,10 +265,10 @@ async function replayTables(
   routerOpts: RouterWriteOptions,
 ): Promise<number> {
   const rep = new TableReplayer();
-  const empty: string[] = [];
+  const empty: Empty[] = [];
   for (const input of inputs) {
     const summary = await readCapture(input.stream, rep, { ports: portList, file: input.name });
-    if (!summary.found) empty.push(input.name);
+    if (!summary.found) empty.push({ name: input.name, damaged: Boolean(summary.fault) });
     if (summary.fault) {
       warn(
         `rtr replay: ${input.name}: ${summary.fault.message} (at offset ${summary.fault.offset})`,

@@ -193,7 +193,8 @@ export async function openOutput(output: string | undefined): Promise<Output> {
     const f = await AtomicFile.create(output);
     return { sink: f.sink, commit: () => f.commit(), abort: () => f.abort() };
   } catch (e) {
-    throw new RtrError(`Cannot write ${output}: ${errText(e)}`);
+    // AtomicFile's errors already say "Cannot write PATH: why".
+    throw e instanceof RtrError ? e : new RtrError(`Cannot write ${output}: ${errText(e)}`);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Where `validate` and `show` get their table (`--from SOURCE`): a table file in any dialect
- * (formats.md §1–4, gzip too; `-` is stdin), a `follow` data directory (its current table,
+ * (every dialect the readers know, gzip too; `-` is stdin), a `follow` data directory (its current table,
  * `DIR/routingtable.json`, the old client's name), or a cache `HOST[:PORT]`, synchronised once
  * first. Without `--from`: `./data` when it exists.
  */
@@ -14,17 +14,20 @@ import {
   clearProgress,
   CONNECT_OPTIONS,
   connectOptions,
+  DATA_DIR_DEFAULT_HELP,
+  DEFAULT_DATA_DIR,
+  defaultDataDir,
   sourceName,
   ttyProgress,
   verboseLog,
 } from "./common.ts";
 import { warn } from "./io.ts";
+import { fileErrorText, isStdinPath } from "../io/mod.ts";
 
 /** Name of the current table inside a data directory (the history store's). */
 export const CURRENT_TABLE = TABLE_FILE;
 
-/** Default data directory. */
-export const DEFAULT_DATA_DIR = "./data";
+export { DEFAULT_DATA_DIR };
 
 /** Flags for a table source: `--from`, and the connection flags used when it is a cache. */
 export const SOURCE_OPTIONS: OptionSpec = (() => {
@@ -37,8 +40,8 @@ export const SOURCE_HELP =
   `  --from SOURCE     the table: a file in any dialect (rpki-client, StayRTR, rtrdump,
                     Routinator, RTRlib JSON, CSV, NDJSON; .gz too; - is stdin), a data
                     directory of 'rtr follow' (its DIR/${CURRENT_TABLE}), or a cache
-                    HOST[:PORT] to sync from first (default port 8282). Default: ${DEFAULT_DATA_DIR}
-                    when it exists
+                    HOST[:PORT] to sync from first (default port 8282). Default: the data
+                    directory (${DATA_DIR_DEFAULT_HELP}) when it exists
   --protocol N, --timeout S, --tls, --ca FILE, --cert FILE, --key FILE
                     connection options when SOURCE is a cache (see 'rtr snapshot --help')
   -v, --verbose     say on stderr where the table came from and how big it is`;
@@ -61,7 +64,7 @@ async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
     return await Deno.stat(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
-    throw new InputError(`Cannot read ${path}: ${(e as Error).message}`, { cause: e });
+    throw new InputError(`Cannot read ${path}: ${fileErrorText(e)}`, { cause: e });
   }
 }
 
@@ -71,16 +74,18 @@ export async function loadSource(p: Parsed, cmd: string): Promise<SourceTable> {
   const from = typeof p.values.from === "string" ? p.values.from : undefined;
   let spec = from;
   if (spec === undefined) {
-    if (!(await statOrNull(DEFAULT_DATA_DIR))?.isDirectory) {
+    const dir = defaultDataDir();
+    if (!(await statOrNull(dir))?.isDirectory) {
       throw new UsageError(
-        `No table to use: give --from FILE, DIR or HOST[:PORT] (${DEFAULT_DATA_DIR} does not exist; see 'rtr ${cmd} --help')`,
+        `No table to use: give --from FILE, DIR or HOST[:PORT] (${dir} does not exist; see 'rtr ${cmd} --help')`,
       );
     }
-    spec = DEFAULT_DATA_DIR;
+    spec = dir;
   }
   if (spec === "") throw new UsageError(`--from must not be empty (see 'rtr ${cmd} --help')`);
-  const info = spec === "-" ? null : await statOrNull(spec);
-  if (spec === "-" || info) {
+  const stdin = isStdinPath(spec);
+  const info = stdin ? null : await statOrNull(spec);
+  if (stdin || info) {
     let path = spec;
     if (info?.isDirectory) {
       path = `${spec.replace(/\/+$/, "")}/${CURRENT_TABLE}`;
@@ -98,7 +103,7 @@ export async function loadSource(p: Parsed, cmd: string): Promise<SourceTable> {
     }
     log(
       `loaded ${loaded.table.vrps.size} VRPs from ${
-        path === "-" ? "stdin" : path
+        stdin ? "stdin" : path
       } (${loaded.dialect}) in ${Math.round(performance.now() - started)} ms`,
     );
     return { table: loaded.table, source: path };

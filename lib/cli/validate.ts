@@ -7,6 +7,8 @@
  */
 import { UsageError } from "../errors.ts";
 import { formatPrefix } from "../model/prefix.ts";
+import { inputErrorLine, VALIDATION_HEAD } from "../formats/records.ts";
+import { AsciiBuffer, isStdinPath } from "../io/mod.ts";
 import { W } from "../model/vrp_set.ts";
 import { type ParsedRoute, parseRouteLine, RovIndex, type RovResult } from "../rov/mod.ts";
 import { flag, parseCommandArgs, str } from "./args.ts";
@@ -50,75 +52,26 @@ could not be loaded, some input lines were not routes, or a route had a --fail-o
 const enc = new TextEncoder();
 
 /**
- * Output built as bytes in one growing buffer: a million NDJSON records built as strings cost
- * more in string flattening and encoding than the validation itself.
+ * Output built as bytes in one growing buffer (the shared ASCII builder): a million NDJSON
+ * records built as strings cost more in string flattening and encoding than the validation.
  */
-class ByteOut {
-  buf = new Uint8Array(1 << 20);
-  len = 0;
+class ByteOut extends AsciiBuffer {
   readonly #w: ByteWriter;
   constructor(w: ByteWriter) {
+    super(1 << 20);
     this.#w = w;
-  }
-
-  #room(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-  }
-
-  /** Append text (ASCII fast path, UTF-8 otherwise). */
-  text(s: string): void {
-    const n = s.length;
-    this.#room(n);
-    const b = this.buf;
-    let len = this.len;
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c > 127) {
-        this.len = len;
-        this.bytes(enc.encode(s.slice(i)));
-        return;
-      }
-      b[len++] = c;
-    }
-    this.len = len;
-  }
-
-  /** Append bytes. */
-  bytes(src: Uint8Array, from = 0, to = src.length): void {
-    this.#room(to - from);
-    const b = this.buf;
-    let len = this.len;
-    if (to - from > 64) {
-      b.set(src.subarray(from, to), len);
-      len += to - from;
-    } else for (let i = from; i < to; i++) b[len++] = src[i];
-    this.len = len;
-  }
-
-  /** Append a non-negative integer in decimal. */
-  uint(v: number): void {
-    this.#room(10);
-    if (v < 10) {
-      this.buf[this.len++] = 48 + v;
-      return;
-    }
-    const s = String(v);
-    for (let i = 0; i < s.length; i++) this.buf[this.len++] = s.charCodeAt(i);
   }
 
   /** Write everything out. */
   async flush(): Promise<void> {
     let off = 0;
-    while (off < this.len) off += await this.#w.write(this.buf.subarray(off, this.len));
-    this.len = 0;
+    while (off < this.pos) off += await this.#w.write(this.buf.subarray(off, this.pos));
+    this.pos = 0;
   }
 }
 
 const B = (s: string) => enc.encode(s);
-const J_START = B(`{"type":"validation","prefix":"`);
+const J_START = VALIDATION_HEAD;
 const J_ASN = B(`","asn":`);
 const J_STATE = B(`,"state":"`);
 const J_REASON = B(`","reason":`);
@@ -302,7 +255,7 @@ class ResultWriter {
   /** Report a line that is not a route: an NDJSON error record, or a line on stderr. */
   error(line: number, message: string): void {
     if (this.#format === "ndjson") {
-      this.out.text(`{"type":"error","line":${line},"message":${JSON.stringify(message)}}\n`);
+      this.out.text(inputErrorLine(line, message) + "\n");
     } else warn(`rtr: line ${line}: ${message}`);
   }
 }
@@ -369,7 +322,7 @@ async function run(args: string[]): Promise<number> {
     const r = parseRouteLine(p.positionals.join(" "));
     if (typeof r === "string") throw new UsageError(`${r} (see 'rtr validate --help')`);
     single = r;
-  } else if (str(p, "from") === "-") {
+  } else if (isStdinPath(str(p, "from") ?? "")) {
     throw new UsageError("--from - reads the table from stdin, so give the route as arguments");
   }
   const { table } = await loadSource(p, "validate");

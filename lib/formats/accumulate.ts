@@ -1,5 +1,5 @@
 /**
- * Normalising table input shared by every reader (formats.md §1–3): ASNs of any spelling to
+ * Normalising table input shared by every reader: ASNs of any spelling to
  * integers, prefixes to masked address words (host bits → a warning), maxLength checks, SKIs to
  * upper case, public keys to standard base64, ASPA merged per customer. Readers feed raw field
  * values; an invalid entry becomes one InputError line naming the file and the entry.
@@ -9,9 +9,11 @@ import {
   type Aspa,
   fromBase64,
   makeTable,
-  parseIpv6,
   type PayloadTable,
   type RouterKey,
+  scanIpv4,
+  scanIpv6,
+  scannedTo,
   toBase64,
   topMask,
   VrpSetBuilder,
@@ -59,89 +61,47 @@ const ADDR = new Uint32Array(4);
 let scannedV6 = false;
 let scannedHostBits = false;
 
+/** Scratch: the text of a prefix given as a string, as bytes. */
+const TEXT = new Uint8Array(64);
+
 /**
  * Scan `addr/len` (or a bare address when `bareLength` ≥ 0 gives its length) into ADDR, masking
  * host bits. Returns the prefix length, or -1 when the text is not a prefix.
  */
 function scanPrefix(s: string, bareLength: number): number {
-  scannedHostBits = false;
   const n = s.length;
-  if (s.indexOf(":") < 0) {
-    // IPv4, by hand: no intermediate strings or arrays.
-    scannedV6 = false;
-    let w = 0, oct = 0, digits = 0, dots = 0, i = 0;
-    for (; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (c >= 48 && c <= 57) {
-        if (digits > 0 && oct === 0) return -1; // a leading zero ("010"), as parseIpv4
-        oct = oct * 10 + c - 48;
-        if (++digits > 3 || oct > 255) return -1;
-      } else if (c === 46) {
-        if (digits === 0 || dots === 3) return -1;
-        w = w * 256 + oct;
-        oct = 0;
-        digits = 0;
-        dots++;
-      } else if (c === 47) break;
-      else return -1;
-    }
-    if (digits === 0 || dots !== 3) return -1;
-    w = (w * 256 + oct) >>> 0;
-    const len = i < n ? lengthAfter(s, i + 1, 32) : bareLength;
-    if (len < 0 || len > 32) return -1;
-    const m = (w & topMask(len)) >>> 0;
-    if (m !== w) scannedHostBits = true;
-    ADDR[0] = m;
-    ADDR[1] = ADDR[2] = ADDR[3] = 0;
-    return len;
+  if (n > TEXT.length) return -1;
+  let colon = false;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 127) return -1;
+    if (c === 0x3a) colon = true;
+    TEXT[i] = c;
   }
-  scannedV6 = true;
-  const slash = s.indexOf("/");
-  const a = parseIpv6(slash >= 0 ? s.slice(0, slash) : s);
-  if (!a) return -1;
-  const len = slash >= 0 ? lengthAfter(s, slash + 1, 128) : bareLength;
-  if (len < 0 || len > 128) return -1;
-  for (let k = 0; k < 4; k++) {
-    const m = (a[k] & topMask(len - 32 * k)) >>> 0;
-    if (m !== a[k]) scannedHostBits = true;
-    ADDR[k] = m;
+  return colon ? scanIpv6Bytes(TEXT, 0, n, bareLength) : scanIpv4Bytes(TEXT, 0, n, bareLength);
+}
+
+/** The prefix length after the `/` at `slash` in `b[..e)` (up to `digits` digits), or -1. */
+function lengthAt(b: Uint8Array, slash: number, e: number, digits: number): number {
+  let i = slash + 1;
+  if (i >= e || e - i > digits) return -1;
+  let len = 0;
+  for (; i < e; i++) {
+    const c = b[i] - 48;
+    if (c < 0 || c > 9) return -1;
+    len = len * 10 + c;
   }
   return len;
 }
 
-/** IPv4 `a.b.c.d[/len]` in bytes `s..e` into ADDR (as scanPrefix); -1 when malformed. */
+/** IPv4 `a.b.c.d[/len]` in bytes `s..e` into ADDR (the model's scanIpv4); -1 when malformed. */
 function scanIpv4Bytes(b: Uint8Array, s: number, e: number, bareLength: number): number {
   scannedHostBits = false;
   scannedV6 = false;
-  let w = 0, oct = 0, digits = 0, dots = 0, i = s;
-  for (; i < e; i++) {
-    const c = b[i];
-    if (c >= 48 && c <= 57) {
-      if (digits > 0 && oct === 0) return -1; // a leading zero ("010"), as parseIpv4
-      oct = oct * 10 + c - 48;
-      if (++digits > 3 || oct > 255) return -1;
-    } else if (c === 46) {
-      if (digits === 0 || dots === 3) return -1;
-      w = w * 256 + oct;
-      oct = 0;
-      digits = 0;
-      dots++;
-    } else if (c === 47) break;
-    else return -1;
-  }
-  if (digits === 0 || dots !== 3) return -1;
-  w = (w * 256 + oct) >>> 0;
-  let len = bareLength;
-  if (i < e) {
-    i++;
-    if (i >= e || e - i > 2) return -1;
-    len = 0;
-    for (; i < e; i++) {
-      const c = b[i] - 48;
-      if (c < 0 || c > 9) return -1;
-      len = len * 10 + c;
-    }
-  }
+  const w = scanIpv4(b, s, e);
+  if (w < 0) return -1;
+  const slash = scannedTo();
+  const len = slash < e ? lengthAt(b, slash, e, 3) : bareLength;
   if (len < 0 || len > 32) return -1;
   const m = (w & topMask(len)) >>> 0;
   if (m !== w) scannedHostBits = true;
@@ -150,92 +110,21 @@ function scanIpv4Bytes(b: Uint8Array, s: number, e: number, bareLength: number):
   return len;
 }
 
-const GROUPS = new Int32Array(8);
-
-/**
- * IPv6 `addr[/len]` in bytes `s..e` into ADDR (as scanPrefix); -1 when malformed or in a form
- * this fast path leaves to scanPrefix (an embedded IPv4 tail).
- */
+/** IPv6 `addr[/len]` in bytes `s..e` into ADDR (the model's scanIpv6); -1 when malformed. */
 function scanIpv6Bytes(b: Uint8Array, s: number, e: number, bareLength: number): number {
   scannedHostBits = false;
   scannedV6 = true;
-  const G = GROUPS;
-  let i = s, ng = 0, dbl = -1;
-  if (b[i] === 0x3a) {
-    if (b[i + 1] !== 0x3a) return -1;
-    dbl = 0;
-    i += 2;
-  }
-  let needGroup = dbl < 0;
-  while (i < e && b[i] !== 0x2f) {
-    let v = 0, nd = 0;
-    while (i < e) {
-      const c = b[i];
-      let h: number;
-      if (c >= 48 && c <= 57) h = c - 48;
-      else {
-        const l = c | 0x20;
-        if (l >= 97 && l <= 102) h = l - 87;
-        else break;
-      }
-      v = v * 16 + h;
-      nd++;
-      i++;
-    }
-    if (nd === 0 || nd > 4 || ng === 8) return -1;
-    G[ng++] = v;
-    needGroup = false;
-    if (i < e && b[i] === 0x3a) {
-      if (b[i + 1] === 0x3a) {
-        if (dbl >= 0) return -1;
-        dbl = ng;
-        i += 2;
-      } else {
-        i++;
-        needGroup = true;
-      }
-    } else if (i < e && b[i] !== 0x2f) return -1;
-  }
-  if (needGroup) return -1;
-  if (dbl < 0) {
-    if (ng !== 8) return -1;
-  } else {
-    if (ng > 7) return -1;
-    const gap = 8 - ng;
-    for (let k = ng - 1; k >= dbl; k--) G[k + gap] = G[k];
-    for (let k = dbl; k < dbl + gap; k++) G[k] = 0;
-  }
-  let len = bareLength;
-  if (i < e) {
-    i++;
-    if (i >= e || e - i > 3) return -1;
-    len = 0;
-    for (; i < e; i++) {
-      const c = b[i] - 48;
-      if (c < 0 || c > 9) return -1;
-      len = len * 10 + c;
-    }
-  }
+  if (!scanIpv6(b, s, e, ADDR)) return -1;
+  const slash = scannedTo();
+  const len = slash < e ? lengthAt(b, slash, e, 3) : bareLength;
   if (len < 0 || len > 128) return -1;
   for (let k = 0; k < 4; k++) {
-    const w = ((G[2 * k] << 16) | G[2 * k + 1]) >>> 0;
+    const w = ADDR[k];
     const m = (w & topMask(len - 32 * k)) >>> 0;
     if (m !== w) scannedHostBits = true;
     ADDR[k] = m;
   }
   return len;
-}
-
-function lengthAfter(s: string, from: number, max: number): number {
-  const n = s.length;
-  if (from >= n || n - from > 3) return -1;
-  let x = 0;
-  for (let i = from; i < n; i++) {
-    const c = s.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return -1;
-    x = x * 10 + c;
-  }
-  return x <= max ? x : -1;
 }
 
 const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

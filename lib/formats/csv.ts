@@ -1,5 +1,5 @@
 /**
- * rpki-client CSV output (formats.md §4, also Routinator's `csv`): the header
+ * rpki-client CSV output (also Routinator's `csv`): the header
  * `ASN,IP Prefix,Max Length,Trust Anchor` and rows `AS13335,1.1.1.0/24,24,`. The Trust Anchor
  * column stays empty: RTR does not carry it and we do not invent one; the column is kept so that
  * tools expecting four columns still parse. No `Expires` column (not on the wire either). CSV

@@ -1,5 +1,5 @@
 /**
- * CSV table input (formats.md §4): rpki-client `-c` / Routinator `csv`
+ * CSV table input: rpki-client `-c` / Routinator `csv`
  * (`ASN,IP Prefix,Max Length,Trust Anchor[,Expires]`, ASN as `AS13335` or `13335`) and RTRlib
  * `rtrclient -e -t csv|csvwithheader` (`prefix, minlen, maxlen, asn` with a bare address).
  * RTRlib 0.8.0 prints ASNs ≥ 2^31 as negative numbers: they are read back modulo 2^32. Rows are

@@ -1,8 +1,8 @@
 /**
- * rpki-client JSON output (formats.md §1): `metadata`, `roas`, `bgpsec_keys`, `aspas` in that
+ * rpki-client JSON output: `metadata`, `roas`, `bgpsec_keys`, `aspas` in that
  * order, one record per line, deterministically sorted (VrpSet order, router keys by ASN/SKI,
  * ASPA by customer). No `ta` or `expires`: an RTR client never learns them. `metadata` keeps
- * `buildtime` and `generated`, without which StayRTR refuses the file (formats.md §2).
+ * `buildtime` and `generated`, without which StayRTR refuses the file.
  */
 import type { TextSink } from "../io/mod.ts";
 import { type Aspa, type PayloadTable, tableCounts } from "../model/mod.ts";
@@ -76,7 +76,7 @@ export async function writeJson(
   await sink.write(`,\n"aspas":`);
   await writeList(sink, aspas);
   // StayRTR 0.5.1 reads ASPA only from `provider_authorizations` {ipv4, ipv6} and ignores the
-  // top-level `aspas` (formats.md §2). RTR's ASPA is not per address family, so both lists are
+  // top-level `aspas`. RTR's ASPA is not per address family, so both lists are
   // the same: with them StayRTR serves our file including ASPA, and rtrdump output round-trips.
   await sink.write(`,\n"provider_authorizations":{"ipv4":`);
   await writeList(sink, aspas);

@@ -240,11 +240,6 @@ export function latin1(b: Uint8Array, s: number, e: number): string {
   return out;
 }
 
-/** ASCII bytes of `s`, for scanMembers keys. */
-export function asciiBytes(s: string): Uint8Array {
-  return Uint8Array.from(s, (c) => c.charCodeAt(0));
-}
-
 /**
  * An unsigned integer written as JSON digits (`24`) or, with `quoted`, as a string of digits
  * (`"24"`, or `"AS64500"` with `allowAs`) in bytes `s..e`; -1 for any other form.

@@ -6,7 +6,8 @@
  * lines are read in place from the bytes; any other line goes through JSON.parse.
  */
 import type { TableAccumulator } from "./accumulate.ts";
-import { asciiBytes, JsonScanner, JsonSyntax, stringIs, uintAt } from "./json_scan.ts";
+import { ascii as asciiBytes } from "../io/mod.ts";
+import { JsonScanner, JsonSyntax, stringIs, uintAt } from "./json_scan.ts";
 
 const EVENT_TYPES = new Set(["sync", "cacheReset", "expired", "disconnected", "error"]);
 const KEYS = ["type", "action", "prefix", "maxLength", "asn"].map(asciiBytes);

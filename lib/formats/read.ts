@@ -1,5 +1,5 @@
 /**
- * Reading VRP tables in every dialect of formats.md §1–3 and §4: rpki-client JSON (`roas`,
+ * Reading VRP tables in every dialect `rtr` knows: rpki-client JSON (`roas`,
  * `bgpsec_keys`, `aspas`), StayRTR / rtrdump (`provider_authorizations` {ipv4, ipv6}), Routinator
  * `vrps -f json` (`"AS…"` strings, `routerKeys`, `aspas[{customer, providers}]`), RTRTR,
  * GoRTR, RTRlib `rtrclient -t json` (a bare array, every number quoted), rpki-client and RTRlib
@@ -9,10 +9,11 @@
  * goes through JSON.parse; anything the scanner does not expect falls back to JSON.parse.
  */
 import { InputError } from "../errors.ts";
+import { ascii as asciiBytes, isStdinPath, looksBinary, readInput, sniffMagic } from "../io/mod.ts";
 import type { PayloadTable } from "../model/mod.ts";
 import { TableAccumulator } from "./accumulate.ts";
 import { readCsvBytes } from "./csv_read.ts";
-import { asciiBytes, JsonScanner, JsonSyntax, latin1, uintAt } from "./json_scan.ts";
+import { JsonScanner, JsonSyntax, latin1, uintAt } from "./json_scan.ts";
 import { readNdjsonBytes } from "./ndjson_read.ts";
 
 /** A table read from a file, with what the file said about itself. */
@@ -63,6 +64,16 @@ function finish(f: Fed): LoadedTable {
 
 /** Detect the dialect of `b` and feed every record to an accumulator. */
 function feed(b: Uint8Array, name: string): Fed {
+  const magic = sniffMagic(b);
+  if (magic === "pcap" || magic === "pcapng") {
+    throw new InputError(
+      `Cannot read ${name}: it is a ${magic} capture, not a table (see 'rtr replay')`,
+    );
+  }
+  if (magic !== null) {
+    throw new InputError(`Cannot read ${name}: ${magic} is not supported; gzip is`);
+  }
+  if (looksBinary(b)) throw new InputError(`Cannot read ${name}: binary data, not a table`);
   let start = 0;
   if (b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) start = 3;
   while (start < b.length && isSpace(b[start])) start++;
@@ -93,7 +104,9 @@ function feed(b: Uint8Array, name: string): Fed {
       try {
         doc = JSON.parse(DECODER.decode(b.subarray(start)));
       } catch (e) {
-        throw new InputError(`Cannot read ${name}: not valid JSON (${(e as Error).message})`);
+        throw new InputError(
+          `Cannot read ${name}: not valid JSON (${printable((e as Error).message)})`,
+        );
       }
       acc = new TableAccumulator(name, estimate);
       ({ dialect, metadata } = readJsonInto(doc, acc, false));
@@ -102,6 +115,15 @@ function feed(b: Uint8Array, name: string): Fed {
     dialect = readCsvBytes(b, start, acc);
   }
   return { acc, dialect, metadata };
+}
+
+/** `s` with control and non-ASCII characters escaped, so no raw input reaches the terminal. */
+function printable(s: string): string {
+  return s.replace(
+    // deno-lint-ignore no-control-regex
+    /[\x00-\x1f\x7f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
 }
 
 const ROA_KEYS = ["prefix", "asn", "origin", "maxLength", "maxlen", "length"].map(asciiBytes);
@@ -285,7 +307,7 @@ function readJsonInto(
 }
 
 /**
- * The old Python rpki-rtr-client's `data/routingtable.json` (formats.md §5): `{"routes": {"ipv4":
+ * The old Python rpki-rtr-client's `data/routingtable.json`: `{"routes": {"ipv4":
  * {CIDR: {MAXLEN: [{ASN: CIDR}, …]}}, "ipv6": {…}}}`, written from its prefix tries; JSON turns
  * the numeric maxlen and ASN keys into strings.
  */
@@ -352,39 +374,14 @@ function detectDialect(
   return "rpki-client";
 }
 
-/** Read all of a byte stream. */
-async function readAllStream(s: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  return new Uint8Array(await new Response(s).arrayBuffer());
-}
-
 /**
- * Read a table file (`-` is stdin) in any dialect; gzip (`.gz` or gzip magic bytes) is
- * decompressed transparently. Errors become one-line InputErrors naming the file.
+ * Read a table file (`-` and `/dev/stdin` are stdin) in any dialect; gzip (magic bytes) is
+ * decompressed as a stream within a size cap, other compressed formats and captures are refused
+ * by name. Errors become one-line InputErrors naming the file.
  */
 export async function readTableFile(path: string): Promise<LoadedTable> {
-  const name = path === "-" ? "stdin" : path;
-  let bytes: Uint8Array | undefined;
-  try {
-    bytes = path === "-" ? await readAllStream(Deno.stdin.readable) : await Deno.readFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      throw new InputError(`Cannot read ${name}: no such file`, { cause: e });
-    }
-    throw new InputError(`Cannot read ${name}: ${(e as Error).message}`, { cause: e });
-  }
-  if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      const gz = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(
-        new DecompressionStream("gzip"),
-      );
-      bytes = await readAllStream(gz);
-    } catch (e) {
-      throw new InputError(`Cannot read ${name}: not valid gzip (${(e as Error).message})`, {
-        cause: e,
-      });
-    }
-  }
-  const fed = feed(bytes, name);
+  let bytes: Uint8Array | undefined = await readInput(path);
+  const fed = feed(bytes, isStdinPath(path) ? "stdin" : path);
   // Let the file's bytes go before the VRP set is sorted and copied: lower peak memory.
   bytes = undefined;
   return finish(fed);

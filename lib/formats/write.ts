@@ -1,5 +1,5 @@
 /**
- * Writing a whole table in any output format of `snapshot` (issue 2, formats.md §1 and §4):
+ * Writing a whole table in any output format of `snapshot` (see README "rtr snapshot"):
  * rpki-client JSON, NDJSON records, rpki-client CSV, OpenBGPD and BIRD 2 configuration. Every
  * writer streams to a TextSink in chunks and sorts deterministically (VrpSet order).
  */

@@ -1,7 +1,6 @@
 /**
- * Byte output primitives for every layer that writes: a buffered text sink over any writer (stdout,
- * a file) that keeps backpressure, and atomic file output (temporary name in the same directory,
- * fsync, then rename), so that a killed process never leaves a half-written file (design.md §8).
+ * The buffered text sink every writer uses: text is encoded into one reused byte buffer and
+ * written in large chunks to any writer (stdout, a file), keeping backpressure.
  */
 
 /** Something bytes can be written to (Deno.stdout, a Deno.FsFile, a stream writer). */
@@ -65,72 +64,5 @@ export class TextSink {
     let off = 0;
     while (off < b.length) off += await this.#w.write(b.subarray(off));
     this.written += b.length;
-  }
-}
-
-/** A file being written under a temporary name; `commit` renames it into place. */
-export class AtomicFile {
-  readonly path: string;
-  readonly tmpPath: string;
-  #file: Deno.FsFile;
-  /** Sink for the file's text. */
-  readonly sink: TextSink;
-  #done = false;
-
-  private constructor(path: string, tmpPath: string, file: Deno.FsFile) {
-    this.path = path;
-    this.tmpPath = tmpPath;
-    this.#file = file;
-    this.sink = new TextSink(file, 1 << 18);
-  }
-
-  /** Create the temporary file beside `path`. */
-  static async create(path: string): Promise<AtomicFile> {
-    const slash = path.lastIndexOf("/");
-    const dir = slash >= 0 ? path.slice(0, slash + 1) : "";
-    const base = slash >= 0 ? path.slice(slash + 1) : path;
-    const tmp = `${dir}.${base}.${Deno.pid}.${crypto.randomUUID().slice(0, 8)}.tmp`;
-    const file = await Deno.open(tmp, { write: true, createNew: true, mode: 0o644 });
-    return new AtomicFile(path, tmp, file);
-  }
-
-  /** Write raw bytes (after any buffered text). */
-  async writeBytes(b: Uint8Array): Promise<void> {
-    await this.sink.flush();
-    let off = 0;
-    while (off < b.length) off += await this.#file.write(b.subarray(off));
-  }
-
-  /** Flush, fsync and rename into place. */
-  async commit(): Promise<void> {
-    if (this.#done) return;
-    await this.sink.flush();
-    await this.#file.sync();
-    this.#file.close();
-    this.#done = true;
-    await Deno.rename(this.tmpPath, this.path);
-  }
-
-  /** Drop the temporary file; the target is untouched. */
-  async abort(): Promise<void> {
-    if (this.#done) return;
-    this.#done = true;
-    try {
-      this.#file.close();
-    } catch { /* already closed */ }
-    await Deno.remove(this.tmpPath).catch(() => {});
-  }
-}
-
-/** Write `data` to `path` atomically. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const f = await AtomicFile.create(path);
-  try {
-    if (typeof data === "string") await f.sink.write(data);
-    else await f.writeBytes(data);
-    await f.commit();
-  } catch (e) {
-    await f.abort();
-    throw e;
   }
 }

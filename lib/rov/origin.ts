@@ -28,7 +28,7 @@
  * VRPs inside a prefix (`within`, for `show -l` and `validate --more-specifics`) form one
  * contiguous run of the sorted set, found by binary search.
  */
-import { parseIpv6, topMask } from "../model/prefix.ts";
+import { parseIpv4, parseIpv6, topMask } from "../model/prefix.ts";
 import { vrpAt, type VrpSet, W } from "../model/vrp_set.ts";
 import type { Vrp } from "../model/types.ts";
 
@@ -461,27 +461,6 @@ function parseLength(s: string): number {
   return x;
 }
 
-/** Parse a dotted quad quickly; -1 when malformed. */
-function parseIpv4Fast(s: string): number {
-  let w = 0, part = 0, digits = 0, dots = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || ++dots > 3) return -1;
-      w = w * 256 + part;
-      part = 0;
-      digits = 0;
-    } else {
-      const v = c - 48;
-      if (v < 0 || v > 9 || ++digits > 3) return -1;
-      part = part * 10 + v;
-      if (part > 255) return -1;
-    }
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return (w * 256 + part) >>> 0;
-}
-
 /**
  * Parse one route line: `PREFIX ASN` (`192.0.2.0/24 AS64496`, `2001:db8::/32 64496`) or RTRlib
  * `rpki-rov`'s `IP MASKLEN ASN`; fields separated by spaces or tabs. Host bits are masked. Returns
@@ -513,8 +492,8 @@ export function parseRouteLine(line: string): ParsedRoute | string {
   const asn = parseAsnText(asnText);
   if (asn < 0) return `invalid AS number ${JSON.stringify(asnText)}, expected 0 to 4294967295`;
   let family: 4 | 6, addr: number[];
-  const v4 = parseIpv4Fast(addrText);
-  if (v4 >= 0) {
+  const v4 = parseIpv4(addrText);
+  if (v4 !== null) {
     family = 4;
     addr = [v4];
   } else {

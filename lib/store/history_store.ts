@@ -1,6 +1,6 @@
 /**
  * The history directory that `rtr follow` keeps and `rtr diff` reads (`--data-dir`, default
- * `./data`; formats.md §5):
+ * `./data`; the original Python client's layout):
  *
  * ```
  * DIR/YYYY-MM/YYYY-MM-DD-HHMMSS.routes.SSSSSSSS.NNNNNNNN.json   one file per serial (serial_file.ts)
@@ -21,9 +21,10 @@
  * - `listSerials()`, `readHeader(e)`, `readEntry(e)`: the per-serial files, oldest first.
  *
  * Every file is written under a temporary name in its own directory, fsynced and renamed
- * (AtomicFile), then the directory is fsynced, in this order: per-serial file, routingtable.json,
+ * and the directory fsynced (AtomicFile), in this order: per-serial file, routingtable.json,
  * state.json. A `kill -9` at any moment therefore leaves complete files only (a stray
- * `.NAME.PID.XXXXXXXX.tmp` at worst, ignored and removed by the next `open`), a history that
+ * `.NAME.PID.RANDOM.tmp` at worst (lib/io/atomic_file.ts's pattern), ignored and removed by the
+ * next `open`), a history that
  * holds the serial of the table, and a table whose metadata names its session and serial. When the
  * process died after writing the table but before the state, `open` sees the table's newer serial
  * and rewrites the state from it; when it died before the table, the state still matches the old
@@ -31,10 +32,11 @@
  * the later copy).
  */
 import { InputError } from "../errors.ts";
-import { AtomicFile, writeFileAtomic } from "../io/mod.ts";
+import { AtomicFile, parseTemporaryName, syncDirectory, writeFileAtomic } from "../io/mod.ts";
 import { DEFAULT_TIMERS, type PayloadTable, type TableDiff } from "../model/mod.ts";
 import { serialCompare } from "../serial.ts";
 import { writeTable } from "../formats/write.ts";
+import { recordTime } from "../formats/records.ts";
 import { readTableFile } from "../formats/read.ts";
 import { exactFromNet, tableAsDelta } from "./delta.ts";
 import {
@@ -103,20 +105,10 @@ export interface HistoryStoreOptions {
   create?: boolean;
 }
 
-const TMP_RE = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
 const MONTH_RE = /^\d{4}-\d{2}$/;
 
-/** fsync a directory so a rename in it is durable (best effort: not every platform allows it). */
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const f = await Deno.open(dir, { read: true });
-    try {
-      await f.sync();
-    } finally {
-      f.close();
-    }
-  } catch { /* not supported here */ }
-}
+/** fsync a directory so a rename in it is durable (best effort). */
+const syncDir = syncDirectory;
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -224,10 +216,8 @@ function stateJson(s: StoredState): string {
   ) + "\n";
 }
 
-/** RFC 3339 UTC time to the second. */
-function rfc3339(t: Date): string {
-  return t.toISOString().replace(/\.\d+Z$/, "Z");
-}
+/** RFC 3339 UTC time to the second (the records' one time format). */
+const rfc3339 = recordTime;
 
 /** The history directory: per-serial files, current table and state. */
 export class HistoryStore {
@@ -338,7 +328,6 @@ export class HistoryStore {
     this.#state = repaired;
     if (this.#writable) {
       await writeFileAtomic(this.path(STATE_FILE), stateJson(repaired));
-      await syncDir(this.dir);
     }
   }
 
@@ -354,9 +343,9 @@ export class HistoryStore {
     }
     for (const d of dirs) {
       for await (const e of Deno.readDir(d)) {
-        const m = TMP_RE.exec(e.name);
+        const m = parseTemporaryName(e.name);
         if (!m || !e.isFile) continue;
-        const pid = Number(m[1]);
+        const pid = m.pid;
         if (pid === Deno.pid || await exists(`/proc/${pid}`)) continue;
         await Deno.remove(`${d}/${e.name}`).catch(() => {});
       }
@@ -421,7 +410,6 @@ export class HistoryStore {
         await hf.abort();
         throw e;
       }
-      await syncDir(month);
     }
 
     const tf = await AtomicFile.create(this.path(TABLE_FILE));
@@ -455,7 +443,6 @@ export class HistoryStore {
       source: rec.source,
     };
     await writeFileAtomic(this.path(STATE_FILE), stateJson(state));
-    await syncDir(this.dir);
     this.#state = state;
     return rel;
   }

@@ -1,5 +1,5 @@
 /**
- * One per-serial history file, in the original Python client's layout and schema (formats.md §5):
+ * One per-serial history file, in the original Python client's layout and schema:
  * the name `YYYY-MM/YYYY-MM-DD-HHMMSS.routes.SSSSSSSS.NNNNNNNN.json` (UTC time of the End of
  * Data, session id and serial zero-padded to 8 decimal digits; the older layout without session,
  * `…routes.NNNNNNNN.json`, is read too) and the pretty-printed JSON body:
@@ -35,7 +35,7 @@
  */
 import { InputError } from "../errors.ts";
 import type { TextSink } from "../io/mod.ts";
-import { writeVrps } from "../formats/text.ts";
+import { ascii, type AsciiBuffer, writeVrpBytes } from "../formats/text.ts";
 import { TableAccumulator } from "../formats/accumulate.ts";
 import type { Aspa, RouterKey, TableDiff, VrpSet } from "../model/mod.ts";
 
@@ -118,6 +118,11 @@ export interface SerialFileContent {
 }
 
 const I2 = "  ", I4 = "    ", I6 = "      ", I8 = "        ";
+const VRP_IP = ascii(`${I6}{\n${I8}"ip": "`);
+const VRP_ASN = ascii(`",\n${I8}"asn": `);
+const VRP_MAXLEN = ascii(`,\n${I8}"maxlen": `);
+const VRP_END = ascii(`\n${I6}}`);
+const VRP_SEP = ascii(",\n");
 
 async function writeVrpList(sink: TextSink, set: VrpSet): Promise<void> {
   if (set.size === 0) {
@@ -125,15 +130,18 @@ async function writeVrpList(sink: TextSink, set: VrpSet): Promise<void> {
     return;
   }
   await sink.write("[\n");
-  await writeVrps(
-    sink,
-    set,
-    (prefix, length, maxLength, asn) =>
-      `${I6}{\n${I8}"ip": "${prefix}",\n${I8}"asn": ${asn}${
-        maxLength !== length ? `,\n${I8}"maxlen": ${maxLength}` : ""
-      }\n${I6}}`,
-    { sep: ",\n" },
-  );
+  await writeVrpBytes(sink, set, (o: AsciiBuffer, d: Uint32Array, x: number) => {
+    o.raw(VRP_IP);
+    o.prefix(d, x);
+    o.raw(VRP_ASN);
+    o.uint(d[x + 5]);
+    const meta = d[x];
+    if ((meta & 255) !== ((meta >>> 8) & 255)) {
+      o.raw(VRP_MAXLEN);
+      o.uint(meta & 255);
+    }
+    o.raw(VRP_END);
+  }, { sep: VRP_SEP });
   await sink.write(`\n${I4}]`);
 }
 

@@ -10,6 +10,10 @@ import {
   parseIpv4,
   parseIpv6,
   parsePrefix,
+  putIpv6,
+  scanIpv4,
+  scanIpv6,
+  scannedTo,
   topMask,
   tryParsePrefix,
 } from "../../lib/model/prefix.ts";
@@ -284,4 +288,73 @@ Deno.test("canonicalPrefix() is idempotent on arbitrary prefixes (property)", ()
     }),
     { numRuns: 3000 },
   );
+});
+
+Deno.test("parseIpv6() reads RFC 4291 §2.2 text: groups, one ::, an IPv4 tail", () => {
+  const ok: [string, number[]][] = [
+    ["::", [0, 0, 0, 0]],
+    ["::1", [0, 0, 0, 1]],
+    ["1::", [0x10000, 0, 0, 0]],
+    ["2001:DB8::8:800:200C:417A", [0x20010db8, 0, 0x80800, 0x200c417a]],
+    ["::ffff:1.2.3.4", [0, 0, 0xffff, 0x01020304]],
+    ["1:2:3:4:5:6:1.2.3.4", [0x10002, 0x30004, 0x50006, 0x01020304]],
+    ["::1.2.3.4", [0, 0, 0, 0x01020304]],
+  ];
+  for (const [s, w] of ok) assert.deepEqual(parseIpv6(s), w, s);
+  for (
+    const s of [
+      "",
+      ":",
+      ":1::",
+      "1:",
+      "1:::2",
+      "1::2::3",
+      "1:2:3:4:5:6:7:8:9",
+      "1:2:3:4::5:6:7:8",
+      "12345::",
+      "::1.2.3",
+      "::1.2.3.4:5",
+      "1:2:3:4:5:6:7:1.2.3.4",
+      "::01.2.3.4",
+      "fe80::1%eth0",
+      "::1/128",
+      "1.2.3.4",
+    ]
+  ) assert.equal(parseIpv6(s), null, s);
+});
+
+Deno.test("parseIpv4() rejects what inet_pton rejects, and a length", () => {
+  assert.equal(parseIpv4("192.0.2.1"), 0xc0000201);
+  for (const s of ["010.0.0.1", "1.2.3", "1.2.3.4.5", "256.0.0.0", "1.2.3.4/24", "", "1..2.3"]) {
+    assert.equal(parseIpv4(s), null, s);
+  }
+});
+
+Deno.test("scanIpv4() and scanIpv6() stop at a / and say where", () => {
+  const b = new TextEncoder().encode("192.0.2.0/24 2001:db8::/32 ::ffff:1.2.3.4/128");
+  assert.equal(scanIpv4(b, 0, 12), 0xc0000200);
+  assert.equal(scannedTo(), 9);
+  const w = [0, 0, 0, 0];
+  assert.ok(scanIpv6(b, 13, 26, w));
+  assert.equal(scannedTo(), 23);
+  assert.deepEqual(w, [0x20010db8, 0, 0, 0]);
+  assert.ok(scanIpv6(b, 27, b.length, w));
+  assert.deepEqual(w, [0, 0, 0xffff, 0x01020304]);
+  assert.equal(scannedTo(), 41);
+});
+
+Deno.test("putIpv6() and formatIpv6() are one RFC 5952 writer, and parseIpv6() reads it back", () => {
+  const buf = new Uint8Array(64);
+  let seed = 7;
+  const next = () => (seed = (seed * 1103515245 + 12345) >>> 0);
+  for (let k = 0; k < 20000; k++) {
+    const w = [0, 1, 2, 3].map(() => (next() % 3 === 0 ? 0 : next()) >>> 0);
+    if (k % 5 === 0) [w[0], w[1], w[2]] = [0, 0, 0xffff];
+    const text = formatIpv6(w);
+    const n = putIpv6(buf, 0, w);
+    assert.equal(new TextDecoder().decode(buf.subarray(0, n)), text);
+    assert.deepEqual(parseIpv6(text), w, text);
+    assert.equal(text, text.toLowerCase());
+  }
+  assert.equal(formatIpv6([0, 0, 0xffff, 0x01020304]), "::ffff:1.2.3.4");
 });

@@ -9,6 +9,7 @@ import {
   tableAtSerial,
 } from "../../lib/store/mod.ts";
 import { key, Recorder, table, tempDir } from "./fixtures.ts";
+import { temporaryName } from "../../lib/io/mod.ts";
 
 const T0 = table(
   [["192.0.2.0/24", 24, 64496], ["2001:db8::/32", 48, 64496]],
@@ -155,6 +156,11 @@ Deno.test("a crash between the history file and the table: state still matches t
     await Deno.writeFile(`${dir}/${TABLE_FILE}`, table1);
     await Deno.writeFile(`${dir}/${STATE_FILE}`, state1);
     await Deno.writeTextFile(`${dir}/.${TABLE_FILE}.999999.0123abcd.tmp`, '{"metadata":{');
+    // The atomic writer's own name pattern (16 random hex digits), from a process that is gone.
+    await Deno.writeTextFile(
+      `${dir}/${temporaryName(STATE_FILE).replace(`.${Deno.pid}.`, ".999999.")}`,
+      "{",
+    );
     store = await HistoryStore.open(dir);
     assert.deepEqual(store.notes, []);
     assert.equal((await store.readState())?.serial, 1);
