@@ -7,7 +7,7 @@
  *  1. gen_vrps.py writes the table (`--count`, `--aspa`, `--seed`);
  *  2. rawrtr is compiled with `gcc -O2`;
  *  3. StayRTR serves the table once and rawrtr records its full responses at v1 and v2
- *     (StayRTR 0.5.1 sends ASPA at v2 in the legacy layout, protocol.md §1.3);
+ *     (StayRTR 0.5.1 sends ASPA at v2 in the legacy layout);
  *  4. replay_server.py answers every Reset Query with those bytes in one write;
  *  5. each client syncs `--runs` times (interleaved, after `--warmup` discarded runs); wall time
  *     is measured here around the child, peak RSS by `/usr/bin/time` (its `%M`, the child's

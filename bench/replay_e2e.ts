@@ -84,7 +84,7 @@ function responsePdus(doc: any): Pdu[] {
       providers: a.providers,
     });
   }
-  // The v2 order of 8210bis §11.2 (protocol.md §4.8): types ascending, prefixes by address,
+  // The v2 order of 8210bis §11.2 : types ascending, prefixes by address,
   // max length, prefix length and ASN descending; ASPA by customer ascending.
   const rank: Record<number, number> = { 4: 0, 6: 1, 9: 2, 11: 3 };
   const body = pdus.slice(1).sort((a, b) => {

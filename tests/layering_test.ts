@@ -1,5 +1,5 @@
 /**
- * Keeps design.md's dependency direction true: a module never imports from a higher layer.
+ * Keeps the dependency direction of docs/architecture.md true: a module never imports from a higher layer.
  * Layers, bottom up: errors, serial, io → wire → model → session, cache → client, transport,
  * follower, server → store, capture, formats, rov → cli → main.ts.
  */

@@ -1,4 +1,4 @@
-/** RFC 1982 serial number arithmetic with SERIAL_BITS = 32 (protocol.md §4.6). */
+/** RFC 1982 serial number arithmetic with SERIAL_BITS = 32 (RFC 8210 §5.1 and RFC 1982 §3.2). */
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { serialAdd, serialCompare, serialGt, serialLt } from "../lib/serial.ts";

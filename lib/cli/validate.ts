@@ -3,7 +3,7 @@
  * arguments or many from stdin (`PREFIX ASN` or RTRlib `rpki-rov`'s `IP MASKLEN ASN`), checked
  * against a table from any source (table_source.ts) through one RovIndex built per run. Output:
  * NDJSON `validation` records naming the deciding VRPs, an aligned text table, or RTRlib
- * `rpki-rov` answer lines (formats.md §4).
+ * `rpki-rov` answer lines (docs/formats.md §4).
  */
 import { UsageError } from "../errors.ts";
 import { formatPrefix } from "../model/prefix.ts";

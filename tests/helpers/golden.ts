@@ -10,7 +10,7 @@ export const PDU_DIR = new URL("../../testdata/pdus/", import.meta.url);
 export interface GoldenPdu {
   /** File name, e.g. `05-ipv4-prefix-v2.hex`. */
   name: string;
-  /** Vector number from protocol.md §6 (the file name's numeric prefix). */
+  /** Vector number (the file name's numeric prefix; testdata/pdus/README.md). */
   vector: number;
   bytes: Uint8Array;
   /** The comment text, `#` removed, one entry a line. */

@@ -1,5 +1,5 @@
 /**
- * Strict decoding (protocol.md §1.3, §2): every malformed PDU is a DecodeError carrying the RFC
+ * Strict decoding (8210bis §5 layouts, RFC 8210 §12 error codes): every malformed PDU is a DecodeError carrying the RFC
  * error code and the offending bytes; reserved bits and fields are ignored; host bits are masked
  * and flagged; arbitrary input never crashes the decoder.
  */

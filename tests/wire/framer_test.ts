@@ -1,5 +1,5 @@
 /**
- * PduFramer and pduStream() (protocol.md §1.1): PDUs are framed by Length alone, across any chunk
+ * PduFramer and pduStream() (RFC 8210 §5.1: the Length field frames the stream): PDUs are framed by Length alone, across any chunk
  * boundaries; a Length below 8 or above 65535 is rejected as soon as the 8-octet header is seen,
  * before anything is buffered; a stream that ends inside a PDU is an error.
  */

@@ -1,5 +1,5 @@
 /**
- * Every test vector of protocol.md §6 (testdata/pdus/*.hex) decodes to its documented value and
+ * Every golden vector (testdata/pdus/*.hex, see its README) decodes to its documented value and
  * re-encodes byte-identically.
  */
 import assert from "node:assert/strict";
@@ -98,10 +98,10 @@ const TRAILING_NUL = new Set([15, 16]);
 
 const golden = loadGoldenPdus();
 
-Deno.test("testdata/pdus holds exactly the 21 vectors of protocol.md §6", () => {
+Deno.test("testdata/pdus holds exactly the 21 golden vectors", () => {
   assert.deepEqual(golden.map((g) => g.vector), Array.from({ length: 21 }, (_, i) => i + 1));
   for (const g of golden) {
-    assert.match(g.comments[0], new RegExp(`^protocol\\.md §6 vector ${g.vector}:`), g.name);
+    assert.match(g.comments[0], new RegExp(`^vector ${g.vector}:`), g.name);
     assert.ok(g.comments.some((c) => c.startsWith("decoded:")), `${g.name} documents its fields`);
     // The Length field covers the whole file.
     assert.equal(new DataView(g.bytes.buffer).getUint32(4), g.bytes.length, g.name);
@@ -136,7 +136,7 @@ for (const g of golden) {
 }
 
 Deno.test("decodePdu() treats the legacy ASPA layout by its shape, not as a current ASPA", () => {
-  // protocol.md §6: a current-layout parser would read vector 20 as customer 0x01000002.
+  // A current-layout parser would read vector 20 as customer 0x01000002.
   const pdu = decodePdu(readGolden("20-aspa-v2-legacy-announce.hex").bytes);
   assert.equal(pdu.type, 11);
   if (pdu.type === 11) {
