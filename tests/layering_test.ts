@@ -27,6 +27,7 @@ function layer(rel: string): number {
     capture: 5,
     formats: 5,
     rov: 5,
+    probe: 5,
     cli: 6,
   };
   if (!(top in table)) {
