@@ -8,6 +8,8 @@ import { decodePdu, encodePdus, type Pdu } from "../../lib/wire/mod.ts";
 export interface FakeConn {
   /** Read one PDU the client sent (bounded by `timeoutMs`); null at EOF. */
   readPdu(timeoutMs?: number): Promise<Pdu | null>;
+  /** Read the next raw bytes the client sent, undecoded (bounded); null at EOF. */
+  readChunk(timeoutMs?: number): Promise<Uint8Array | null>;
   write(bytes: Uint8Array | Pdu[]): Promise<void>;
   close(): void;
 }
@@ -62,6 +64,22 @@ export function startFakeCache(script: (c: FakeConn, index: number) => Promise<v
             next.set(chunk.subarray(0, n), buf.length);
             buf = next;
           }
+        },
+        async readChunk(timeoutMs = 5000) {
+          if (buf.length > 0) {
+            const b = buf;
+            buf = new Uint8Array(0);
+            return b;
+          }
+          const chunk = new Uint8Array(65536);
+          let t: ReturnType<typeof setTimeout> | undefined;
+          const n = await Promise.race([
+            conn.read(chunk).catch(() => null),
+            new Promise<"t">((r) => t = setTimeout(() => r("t"), timeoutMs)),
+          ]);
+          clearTimeout(t);
+          if (n === "t") throw new Error("fake cache: read timed out");
+          return n === null ? null : chunk.slice(0, n);
         },
         async write(bytes) {
           const b = bytes instanceof Uint8Array ? bytes : encodePdus(bytes);
