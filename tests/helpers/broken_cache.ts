@@ -93,7 +93,7 @@ function breakOutput(breakage: Breakage, query: Uint8Array, pdus: Uint8Array[]):
       }
       return pdus;
     case "session":
-      if (qType === 1) for (const p of pdus) if (p[1] === 3) p[3] ^= 0x10;
+      if (qType === 1) { for (const p of pdus) if (p[1] === 3) p[3] ^= 0x10; }
       return pdus;
     default:
       return pdus;

@@ -21,10 +21,20 @@ Deno.test("probe: a conforming fake cache passes every applicable scenario", asy
 
 const CASES: [Breakage, string, RegExp, string][] = [
   ["error4-version", "version-above", /stamped version 0, expected 2/, "000a0004"],
-  ["unsorted", "reset-order", /v2: 203\.0\.113\.0\/24-24 AS64499 \(IPv4 Prefix\) after 198\.51\.100\.0\/22-24 AS65536/, "0204"],
+  [
+    "unsorted",
+    "reset-order",
+    /v2: 203\.0\.113\.0\/24-24 AS64499 \(IPv4 Prefix\) after 198\.51\.100\.0\/22-24 AS65536/,
+    "0204",
+  ],
   ["duplicate", "reset-unique", /v0: 203\.0\.113\.0\/24-24 AS64499 announced twice/, "00040000"],
   ["timer", "reset-timers", /v1: End of Data refresh 0 outside 1\.\.86400/, "01071231"],
-  ["session", "serial-current", /Cache Response session id \d+, expected \d+ \(the session queried\)/, "0003"],
+  [
+    "session",
+    "serial-current",
+    /Cache Response session id \d+, expected \d+ \(the session queried\)/,
+    "0003",
+  ],
 ];
 
 for (const [breakage, id, detail, hexStart] of CASES) {
