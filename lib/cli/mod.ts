@@ -38,10 +38,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
     summary: "the old rtr_show table: VRPs for given prefixes",
     load: () => import("./show.ts"),
   },
-  probe: {
-    summary: "check a cache against the RFCs, scenario by scenario",
-    load: () => import("./probe.ts"),
-  },
+  probe: { summary: "test a cache's conformance to the RFCs", load: () => import("./probe.ts") },
 };
 
 /** Top-level help text. */

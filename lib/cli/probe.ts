@@ -191,7 +191,7 @@ async function run(args: string[]): Promise<number> {
 /** The `probe` subcommand. */
 export const command: Command = {
   name: "probe",
-  summary: "check an RTR cache against RFC 6810, RFC 8210 and 8210bis, scenario by scenario",
+  summary: "test a cache's conformance to the RFCs",
   help,
   run,
 };

@@ -59,7 +59,7 @@ async function runOne(o: ProbeOptions, shared: SharedState, s: Scenario): Promis
   const overrun = new Promise<Outcome>((resolve) => {
     timer = setTimeout(
       () => resolve({ status: "fail", detail: `did not finish within ${budget / 1000} s` }),
-      budget + o.graceMs,
+      budget,
     );
   });
   try {

@@ -74,6 +74,8 @@ export function reportWriter(format: ReportFormat): ReportWriter {
 
 /** XML-escape text for attributes and bodies (control characters dropped). */
 function esc(s: string): string {
+  // Control characters other than tab, LF and CR are not allowed in XML 1.0.
+  // deno-lint-ignore no-control-regex
   return s.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f]/g, "").replace(/&/g, "&amp;")
     .replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }

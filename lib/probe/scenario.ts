@@ -223,10 +223,14 @@ export class ProbeContext {
   readonly #shared: SharedState;
   readonly #conns: ProbeConn[] = [];
 
+  /**
+   * Reads end at the deadline, a little before the runner's hard stop at `budgetMs`, so that a
+   * stalled read reports what it waited for rather than the stop.
+   */
   constructor(options: ProbeOptions, shared: SharedState, budgetMs = options.timeoutMs) {
     this.options = options;
     this.#shared = shared;
-    this.deadline = options.now() + budgetMs;
+    this.deadline = options.now() + budgetMs - Math.min(100, budgetMs / 10);
   }
 
   /** Ms left before this scenario's deadline. */
