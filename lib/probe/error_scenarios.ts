@@ -29,7 +29,7 @@ async function expectError(
 ): Promise<Outcome> {
   const v = await topVersion(ctx);
   if (v === null) return notApplicable("no version the probe and the cache share");
-  const { conn, response } = await ctx.reset(v);
+  const { conn, response } = await ctx.reset(v, "skim");
   const bytes = bad(v, response.sessionId);
   await conn.send(bytes);
   const answer = await conn.answer();
@@ -100,7 +100,7 @@ export const ERROR_SCENARIOS: Scenario[] = [
     async run(ctx) {
       const v = await topVersion(ctx);
       if (v === null) return notApplicable("no version the probe and the cache share");
-      const { conn } = await ctx.reset(v);
+      const { conn } = await ctx.reset(v, "skim");
       await conn.send({
         type: 10,
         version: v,

@@ -25,7 +25,7 @@ export const NOTIFY_SCENARIOS: Scenario[] = [
       const vs = await ctx.versions();
       if (vs.length === 0) return notApplicable("no version the probe and the cache share");
       const v = vs[vs.length - 1];
-      const { conn, response } = await ctx.reset(v);
+      const { conn, response } = await ctx.reset(v, "skim");
       const sessionId = response.sessionId, serial = response.endOfData.serial;
       const done = await change();
       if (!done.ok) return fail(`--change-cmd failed: ${done.detail}`);
@@ -41,7 +41,7 @@ export const NOTIFY_SCENARIOS: Scenario[] = [
         }
         if (f.pdu?.type !== 0) {
           return fail(
-            `unexpected ${describeAnswer({ frames: [f], end: "pdu" })} while idle`,
+            `unexpected ${describeAnswer({ frames: [f], end: "pdu", skipped: 0 })} while idle`,
             f.raw,
           );
         }

@@ -22,6 +22,15 @@ export interface Frame {
   error?: DecodeError;
 }
 
+/** Returned by a skimming read for a payload PDU that was framed but not kept. */
+export const SKIPPED: Frame = { raw: new Uint8Array(0) };
+
+/**
+ * How a read treats payload PDUs (IPv4/IPv6 Prefix, Router Key, ASPA): `decode` them, keep them
+ * `raw` (framed, not decoded), or `skim` them (framed, counted, not kept).
+ */
+export type PayloadMode = "decode" | "raw" | "skim";
+
 /** What a read ended with when it did not yield a frame. */
 export type ReadEnd = "closed" | "timeout" | "unframeable";
 
@@ -38,15 +47,15 @@ export class ProbeConn {
   readonly #conn: RtrConn;
   readonly #now: () => number;
   readonly #deadline: number;
+  /** Received bytes not yet framed: `#buf[#off ..]`. */
   #buf = new Uint8Array(0);
+  #off = 0;
   #chunk = new Uint8Array(65536);
   #pending: Promise<number | null> | null = null;
   #eof = false;
   #unframeable = false;
   /** Serial Notify PDUs received while reading (kept aside, not returned as frames). */
   readonly notifies: Frame[] = [];
-  /** Every frame returned so far, in order. */
-  readonly frames: Frame[] = [];
 
   constructor(conn: RtrConn, now: () => number, deadline: number) {
     this.#conn = conn;
@@ -56,12 +65,7 @@ export class ProbeConn {
 
   /** True once the cache closed its side. */
   get closed(): boolean {
-    return this.#eof && this.#buf.length === 0;
-  }
-
-  /** Bytes of a PDU left incomplete when the cache closed, if any. */
-  get leftover(): Uint8Array {
-    return this.#buf;
+    return this.#eof && this.#off === this.#buf.length;
   }
 
   /** Send a PDU value or raw bytes (which may be deliberately malformed). */
@@ -74,19 +78,23 @@ export class ProbeConn {
   /**
    * The next frame, or why there is none: the cache closed, `waitMs` (default: until the
    * deadline) passed, or the Length field made framing impossible. Serial Notify frames are set
-   * aside in `notifies` unless `keepNotify`.
+   * aside in `notifies` unless `keepNotify`; `mode` says what becomes of payload PDUs (SKIPPED
+   * is returned for each skimmed one).
    */
-  async next(waitMs?: number, keepNotify = false): Promise<Frame | ReadEnd> {
+  async next(
+    waitMs?: number,
+    keepNotify = false,
+    mode: PayloadMode = "decode",
+  ): Promise<Frame | ReadEnd> {
     const until = Math.min(this.#deadline, waitMs === undefined ? Infinity : this.#now() + waitMs);
     while (true) {
-      const f = this.#take();
+      const f = this.#take(mode);
       if (f === "unframeable") return f;
       if (f !== null) {
         if (!keepNotify && f.pdu?.type === 0) {
           this.notifies.push(f);
           continue;
         }
-        this.frames.push(f);
         return f;
       }
       if (this.#eof) return "closed";
@@ -105,34 +113,43 @@ export class ProbeConn {
         this.#eof = true;
         continue;
       }
-      const next = new Uint8Array(this.#buf.length + n);
-      next.set(this.#buf);
-      next.set(this.#chunk.subarray(0, n), this.#buf.length);
+      const rest = this.#buf.length - this.#off;
+      const next = new Uint8Array(rest + n);
+      next.set(this.#buf.subarray(this.#off));
+      next.set(this.#chunk.subarray(0, n), rest);
       this.#buf = next;
+      this.#off = 0;
     }
   }
 
   /** A whole frame from the buffer, null when more bytes are needed. */
-  #take(): Frame | null | "unframeable" {
+  #take(mode: PayloadMode): Frame | null | "unframeable" {
     if (this.#unframeable) return "unframeable";
-    if (this.#buf.length < HEADER_LENGTH) return null;
-    const len = new DataView(this.#buf.buffer, this.#buf.byteOffset).getUint32(4);
+    const off = this.#off, have = this.#buf.length - off;
+    if (have < HEADER_LENGTH) return null;
+    const len = new DataView(this.#buf.buffer, this.#buf.byteOffset + off).getUint32(4);
     if (len < HEADER_LENGTH || len > MAX_PDU_LENGTH) {
+      // The header is returned once, as an undecodable frame; every later read ends here.
       this.#unframeable = true;
-      const raw = this.#buf.slice(0, HEADER_LENGTH);
-      this.frames.push({
+      const raw = this.#buf.slice(off, off + HEADER_LENGTH);
+      const error = new DecodeError(
+        ErrorCode.CorruptData,
+        `Cannot frame PDU: length is ${len}, expected 8 to ${MAX_PDU_LENGTH}`,
         raw,
-        error: new DecodeError(
-          ErrorCode.CorruptData,
-          `Cannot frame PDU: length is ${len}, expected 8 to ${MAX_PDU_LENGTH}`,
-          raw,
-        ),
-      });
-      return "unframeable";
+      );
+      return { raw, error };
     }
-    if (this.#buf.length < len) return null;
-    const raw = this.#buf.slice(0, len);
-    this.#buf = this.#buf.slice(len);
+    if (have < len) return null;
+    const t = this.#buf[off + 1];
+    const payload = t === 4 || t === 6 || t === 9 || t === 11;
+    if (payload && mode === "skim") {
+      this.#off += len;
+      return SKIPPED;
+    }
+    // A view, not a copy: the buffer it pins is replaced, never written again.
+    const raw = this.#buf.subarray(off, off + len);
+    this.#off += len;
+    if (payload && mode === "raw") return { raw };
     try {
       return { raw, pdu: decodePdu(raw) };
     } catch (e) {
@@ -144,16 +161,21 @@ export class ProbeConn {
   /**
    * Read up to and including the PDU that ends an answer (a frame of type End of Data, Cache
    * Reset or Error Report, decoded or not), or until the cache closes, `waitMs` passes or
-   * framing breaks.
+   * framing breaks. Skimmed payload PDUs are only counted (in `skipped`).
    */
-  async answer(waitMs?: number): Promise<Answer> {
+  async answer(waitMs?: number, mode: PayloadMode = "decode"): Promise<Answer> {
     const frames: Frame[] = [];
+    let skipped = 0;
     while (true) {
-      const f = await this.next(waitMs);
-      if (typeof f === "string") return { frames, end: f };
+      const f = await this.next(waitMs, false, mode);
+      if (typeof f === "string") return { frames, end: f, skipped };
+      if (f === SKIPPED) {
+        skipped++;
+        continue;
+      }
       frames.push(f);
       const t = f.raw[1];
-      if (t === 7 || t === 8 || t === 10) return { frames, end: "pdu" };
+      if (t === 7 || t === 8 || t === 10) return { frames, end: "pdu", skipped };
     }
   }
 
@@ -181,4 +203,6 @@ export interface Answer {
   frames: Frame[];
   /** `pdu`: the last frame ended it (End of Data, Cache Reset, Error Report). */
   end: "pdu" | ReadEnd;
+  /** Payload PDUs framed but not kept (a skimming read). */
+  skipped: number;
 }

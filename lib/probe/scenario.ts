@@ -7,7 +7,14 @@
 import { RtrError } from "../errors.ts";
 import { errorName, type Pdu, pduName } from "../wire/mod.ts";
 import { errText, type RtrConn } from "../transport.ts";
-import { type Answer, type Frame, hex, ProbeConn, type ReadEnd } from "./probe_conn.ts";
+import {
+  type Answer,
+  type Frame,
+  hex,
+  type PayloadMode,
+  ProbeConn,
+  type ReadEnd,
+} from "./probe_conn.ts";
 
 /** How a scenario ended. */
 export type Status = "pass" | "fail" | "not-applicable";
@@ -142,7 +149,7 @@ const END_TEXT: Record<ReadEnd, string> = {
 /** One line for what an answer held and how it ended. */
 export function describeAnswer(a: Answer): string {
   const parts: string[] = [];
-  const payload = a.frames.filter((f) => isPayloadType(f.raw[1])).length;
+  const payload = a.frames.filter((f) => isPayloadType(f.raw[1])).length + a.skipped;
   for (const f of a.frames) {
     if (isPayloadType(f.raw[1]) && f.pdu) continue;
     parts.push(describeFrame(f));
@@ -258,19 +265,29 @@ export class ProbeContext {
     for (const c of this.#conns) c.close();
   }
 
-  /** Open a connection, send `query`, read the answer (the connection stays open). */
-  async ask(query: Pdu | Uint8Array): Promise<{ conn: ProbeConn; answer: Answer }> {
+  /**
+   * Open a connection, send `query`, read the answer (the connection stays open); `mode` says
+   * what becomes of payload PDUs.
+   */
+  async ask(
+    query: Pdu | Uint8Array,
+    mode: PayloadMode = "decode",
+  ): Promise<{ conn: ProbeConn; answer: Answer }> {
     const conn = await this.open();
     await conn.send(query);
-    return { conn, answer: await conn.answer() };
+    return { conn, answer: await conn.answer(undefined, mode) };
   }
 
   /**
    * A full response to a Reset Query at `version`, or a ProbeFailure saying what came; Error 4
-   * marks the version refused and throws VersionRefused.
+   * marks the version refused and throws VersionRefused. `mode` says what becomes of the
+   * payload (`skim` for scenarios that need the session and serial, not the records).
    */
-  async reset(version: number): Promise<{ conn: ProbeConn; response: Response }> {
-    const { conn, answer } = await this.ask({ type: 2, version });
+  async reset(
+    version: number,
+    mode: PayloadMode = "decode",
+  ): Promise<{ conn: ProbeConn; response: Response }> {
+    const { conn, answer } = await this.ask({ type: 2, version }, mode);
     const r = classify(answer);
     if (r.kind === "error" && r.pdu.errorCode === 4) {
       this.refuse(version);
@@ -301,7 +318,7 @@ export class ProbeContext {
     if (this.#shared.cacheVersion !== undefined) return this.#shared.cacheVersion;
     const seen: string[] = [];
     for (let q = this.options.maxVersion; q >= 0; q--) {
-      const { conn, answer } = await this.ask({ type: 2, version: q });
+      const { conn, answer } = await this.ask({ type: 2, version: q }, "skim");
       conn.close();
       const first = answer.frames[0];
       if (first?.pdu?.type === 3 && first.pdu.version <= q) {

@@ -31,7 +31,7 @@ async function afterReset(
     conn: ProbeConn,
   ) => Promise<Outcome> | Outcome,
 ): Promise<Outcome> {
-  const { conn, response } = await ctx.reset(v);
+  const { conn, response } = await ctx.reset(v, "skim");
   const at = { sessionId: response.sessionId, serial: response.endOfData.serial };
   const asked = query(at.sessionId, at.serial);
   await conn.send({ type: 1, version: v, ...asked });
@@ -165,7 +165,7 @@ export const SERIAL_SCENARIOS: Scenario[] = [
     passes: "Cache Reset to both",
     run: (ctx) =>
       perVersion(ctx, () => true, async (v) => {
-        const { conn, response } = await ctx.reset(v);
+        const { conn, response } = await ctx.reset(v, "skim");
         const sessionId = response.sessionId, base = response.endOfData.serial;
         const seen: string[] = [];
         for (const d of [0x7fffffff, 0x80000000]) {

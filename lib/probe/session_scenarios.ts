@@ -14,12 +14,34 @@ import {
   VersionRefused,
 } from "./scenario.ts";
 
-/** A comparable digest of a response: session, serial and the sorted payload bytes. */
-function digest(r: Response): { head: string; payload: string[] } {
+/** FNV-1a of `b`, 32 bits. */
+function fnv(b: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * A digest of a response that does not depend on the payload's order: session, serial, count
+ * and two order-free sums of the PDUs' hashes. Equal tables give equal digests.
+ */
+function digest(r: Response): { head: string; sum: string } {
+  let add = 0, xor = 0;
+  for (const f of r.payload) {
+    const h = fnv(f.raw);
+    add = (add + h) >>> 0;
+    xor = (xor ^ Math.imul(h, 0x9e3779b1)) >>> 0;
+  }
   return {
     head: `session ${r.sessionId} serial ${r.endOfData.serial}`,
-    payload: r.payload.map((f) => hex(f.raw, 1 << 16)).sort(),
+    sum: `${r.payload.length}/${add}/${xor}`,
   };
+}
+
+/** The first PDU of `a` missing from `b` (by bytes), if any. */
+function firstMissing(a: Response, b: Response): Uint8Array | undefined {
+  const have = new Set(b.payload.map((f) => hex(f.raw, 1 << 16)));
+  return a.payload.find((f) => !have.has(hex(f.raw, 1 << 16)))?.raw;
 }
 
 /** Session scenarios, in run order. */
@@ -38,7 +60,7 @@ export const SESSION_SCENARIOS: Scenario[] = [
       const ids = new Map<number, { id: number; raw: Uint8Array }>();
       for (const v of versions) {
         try {
-          const { conn, response } = await ctx.reset(v);
+          const { conn, response } = await ctx.reset(v, "skim");
           conn.close();
           ids.set(v, { id: response.sessionId, raw: response.answer.frames[0].raw });
         } catch (e) {
@@ -71,8 +93,8 @@ export const SESSION_SCENARIOS: Scenario[] = [
       const n = ctx.options.concurrency;
       const conns = await Promise.all(Array.from({ length: n }, () => ctx.open()));
       await Promise.all(conns.map((c) => c.send({ type: 2, version: v })));
-      const results = await Promise.all(conns.map(async (c, i) => {
-        const a = await c.answer();
+      const results = await Promise.all(conns.map(async (c, i): Promise<Response> => {
+        const a = await c.answer(undefined, "raw");
         const first = a.frames[0], last = a.frames.at(-1);
         if (first?.pdu?.type !== 3 || last?.pdu?.type !== 7 || a.end !== "pdu") {
           throw new ProbeFailure(
@@ -80,40 +102,35 @@ export const SESSION_SCENARIOS: Scenario[] = [
             last?.raw,
           );
         }
-        return digest({
+        return {
           answer: a,
           sessionId: first.pdu.sessionId,
           version: first.pdu.version,
           payload: a.frames.slice(1, -1),
           endOfData: last.pdu,
           endRaw: last.raw,
-        });
+        };
       }));
-      const base = results[0];
+      const digests = results.map(digest);
+      const base = digests[0];
       for (let i = 1; i < n; i++) {
-        const r = results[i];
-        if (r.head !== base.head) {
-          return fail(`connection 1 got ${base.head}, connection ${i + 1} ${r.head}`);
+        const d = digests[i];
+        if (d.head !== base.head) {
+          return fail(`connection 1 got ${base.head}, connection ${i + 1} ${d.head}`);
         }
-        const a = new Set(base.payload), b = new Set(r.payload);
-        const only1 = base.payload.find((x) => !b.has(x));
-        const only2 = r.payload.find((x) => !a.has(x));
-        if (only1 !== undefined || only2 !== undefined || a.size !== b.size) {
+        if (d.sum !== base.sum) {
+          const a = results[0], b = results[i];
+          const only = [firstMissing(a, b), firstMissing(b, a)].filter((x) => x !== undefined);
           return fail(
             `connections 1 and ${
               i + 1
-            } got different payloads (${base.payload.length} and ${r.payload.length} PDUs)`,
-            [only1, only2].filter((x): x is string => x !== undefined).map(fromHex),
+            } got different payloads (${a.payload.length} and ${b.payload.length} PDUs)`,
+            only,
           );
         }
       }
-      return pass(`${n} sessions at v${v}: ${base.head}, ${base.payload.length} payload PDUs each`);
+      const count = results[0].payload.length;
+      return pass(`${n} sessions at v${v}: ${base.head}, ${count} payload PDUs each`);
     },
   },
 ];
-
-function fromHex(s: string): Uint8Array {
-  const out = new Uint8Array(s.length >> 1);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(s.slice(2 * i, 2 * i + 2), 16);
-  return out;
-}
