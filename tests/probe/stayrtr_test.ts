@@ -89,3 +89,36 @@ Deno.test("probe: StayRTR 0.5.1 fails its known deviations and passes the rest",
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("probe: notify passes against StayRTR 0.5.1 re-reading a file that --change-cmd rewrote", async () => {
+  if (!requirePeers("stayrtr")) return;
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/cache.json`;
+  const roa = (prefix: string, asn: number) => ({ prefix, maxLength: 24, asn });
+  await Deno.writeTextFile(file, stayRtrJson([roa("192.0.2.0/24", 64496)]));
+  await Deno.writeTextFile(
+    `${dir}/next.json`,
+    stayRtrJson([roa("192.0.2.0/24", 64496), roa("203.0.113.0/24", 64499)]),
+  );
+  // StayRTR re-reads its file every second (and bumps its serial on every reload, which the
+  // scenario tolerates: a Notify with an empty delta is noted and the wait goes on).
+  const cache = await startStayRtr(file, ["-refresh", "1"]);
+  try {
+    const change = async () => {
+      await Deno.copyFile(`${dir}/next.json`, `${dir}/tmp.json`);
+      await Deno.rename(`${dir}/tmp.json`, file);
+      return { ok: true, detail: "ok" };
+    };
+    const rs = await probe(cache.port, { change, notifyTimeoutMs: 20000 }, ["notify"]);
+    eq(failed(rs), [], dump(rs));
+    assertOk(
+      /^Serial Notify v2 session \d+ serial \d+; delta \d+ → \d+ of 1 PDUs$/.test(
+        result(rs, "notify").detail,
+      ),
+      result(rs, "notify").detail,
+    );
+  } finally {
+    await cache.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
