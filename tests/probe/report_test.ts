@@ -75,3 +75,12 @@ Deno.test("probe bound: each scenario's timeout, plus the notify wait", () => {
   eq(probeBoundMs(o, SCENARIOS), SCENARIOS.length * 1000 + 5000);
   eq(probeBoundMs(o, selectScenarios(["version"])), 5000);
 });
+
+Deno.test("README documents every scenario as --help does: id, what it sends, what passes, section", async () => {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const rows = readme.split("\n").map((l) => l.replace(/\s+\|/g, " |").replace(/\|\s+/g, "| "));
+  for (const s of SCENARIOS) {
+    const want = `| \`${s.id}\` | ${s.sends} | ${s.passes} | ${s.section} |`;
+    eq(rows.filter((r) => r === want).length, 1, `README row for ${s.id}:\n${want}`);
+  }
+});
