@@ -67,6 +67,9 @@ export const RESPONSE_SCENARIOS: Scenario[] = [
             return fail(`${describeFrame(f)} in a version ${v} response`, f.raw);
           }
         }
+        for (const f of [frames[0], frames[frames.length - 1]]) {
+          if (f.error) return fail(f.error.message, f.raw);
+        }
         for (const f of r.payload) {
           const t = f.raw[1];
           if (!isPayloadType(t)) return fail(`${describeFrame(f)} inside the response`, f.raw);

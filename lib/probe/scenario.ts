@@ -189,7 +189,30 @@ export type Reply =
   | { kind: "error"; answer: Answer; pdu: Pdu & { type: 10 }; raw: Uint8Array }
   | { kind: "other"; answer: Answer };
 
-/** Classify an answer; a response needs a decodable Cache Response first and End of Data last. */
+/**
+ * The header fields of a Cache Response or End of Data frame even when it does not decode (a
+ * wrong length is reset-response's to report, not every scenario's): session, serial, timers.
+ */
+function lenient(f: Frame): Pdu | undefined {
+  if (f.pdu) return f.pdu;
+  const b = f.raw, t = b[1];
+  const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  const sessionId = view.getUint16(2);
+  if (t === 3) return { type: 3, version: b[0], sessionId };
+  if (t !== 7 || b.length < 12) return undefined;
+  const eod: Pdu = { type: 7, version: b[0], sessionId, serial: view.getUint32(8) };
+  if (b.length >= 24) {
+    eod.refresh = view.getUint32(12);
+    eod.retry = view.getUint32(16);
+    eod.expire = view.getUint32(20);
+  }
+  return eod;
+}
+
+/**
+ * Classify an answer; a response is a Cache Response first and an End of Data last (read
+ * leniently when they do not decode).
+ */
 export function classify(a: Answer): Reply {
   const first = a.frames[0];
   if (first?.pdu?.type === 10 && a.frames.length === 1) {
@@ -197,18 +220,17 @@ export function classify(a: Answer): Reply {
   }
   if (first?.pdu?.type === 8 && a.frames.length === 1) return { kind: "cache-reset", answer: a };
   const last = a.frames[a.frames.length - 1];
-  if (
-    first?.pdu?.type === 3 && a.frames.length >= 2 && a.end === "pdu" && last.pdu?.type === 7
-  ) {
+  const head = first && lenient(first), tail = last && lenient(last);
+  if (head?.type === 3 && a.frames.length >= 2 && a.end === "pdu" && tail?.type === 7) {
     return {
       kind: "response",
       answer: a,
       response: {
         answer: a,
-        sessionId: first.pdu.sessionId,
-        version: first.pdu.version,
+        sessionId: head.sessionId,
+        version: head.version,
         payload: a.frames.slice(1, -1),
-        endOfData: last.pdu,
+        endOfData: tail,
         endRaw: last.raw,
       },
     };

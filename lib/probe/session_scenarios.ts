@@ -5,6 +5,8 @@
  */
 import { hex } from "./probe_conn.ts";
 import {
+  classify,
+  describeAnswer,
   fail,
   notApplicable,
   pass,
@@ -95,21 +97,14 @@ export const SESSION_SCENARIOS: Scenario[] = [
       await Promise.all(conns.map((c) => c.send({ type: 2, version: v })));
       const results = await Promise.all(conns.map(async (c, i): Promise<Response> => {
         const a = await c.answer(undefined, "raw");
-        const first = a.frames[0], last = a.frames.at(-1);
-        if (first?.pdu?.type !== 3 || last?.pdu?.type !== 7 || a.end !== "pdu") {
+        const r = classify(a);
+        if (r.kind !== "response") {
           throw new ProbeFailure(
-            `connection ${i + 1} of ${n}: no complete response (${a.frames.length} PDUs, ${a.end})`,
-            last?.raw,
+            `connection ${i + 1} of ${n}: ${describeAnswer(a)}`,
+            a.frames.at(-1)?.raw,
           );
         }
-        return {
-          answer: a,
-          sessionId: first.pdu.sessionId,
-          version: first.pdu.version,
-          payload: a.frames.slice(1, -1),
-          endOfData: last.pdu,
-          endRaw: last.raw,
-        };
+        return r.response;
       }));
       const digests = results.map(digest);
       const base = digests[0];

@@ -16,6 +16,7 @@ export type Breakage =
   | "duplicate"
   | "timer"
   | "session"
+  | "eod-length"
   | "stall"
   | "close";
 
@@ -92,6 +93,13 @@ function breakOutput(breakage: Breakage, query: Uint8Array, pdus: Uint8Array[]):
         if (p[1] === 7 && p.length === 24) new DataView(p.buffer).setUint32(12, 0);
       }
       return pdus;
+    case "eod-length":
+      return pdus.map((p) => {
+        if (p[1] !== 7 || p.length !== 24) return p;
+        const short = p.slice(0, 12);
+        short[7] = 12;
+        return short;
+      });
     case "session":
       if (qType === 1) { for (const p of pdus) if (p[1] === 3) p[3] ^= 0x10; }
       return pdus;

@@ -30,6 +30,12 @@ const CASES: [Breakage, string, RegExp, string][] = [
   ["duplicate", "reset-unique", /v0: 203\.0\.113\.0\/24-24 AS64499 announced twice/, "00040000"],
   ["timer", "reset-timers", /v1: End of Data refresh 0 outside 1\.\.86400/, "01071231"],
   [
+    "eod-length",
+    "reset-response",
+    /^v1: Cannot decode End of Data PDU v1: length is 12, expected 24$/,
+    "0107",
+  ],
+  [
     "session",
     "serial-current",
     /Cache Response session id \d+, expected \d+ \(the session queried\)/,
