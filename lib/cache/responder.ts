@@ -88,7 +88,7 @@ export class CacheConnection {
     return encodePdu({
       type: PduType.SerialNotify,
       version: this.version,
-      sessionId: this.#cache.sessionId,
+      sessionId: this.#cache.sessionIdFor(this.version),
       serial,
     });
   }
@@ -228,13 +228,14 @@ export class CacheConnection {
         this.#error(out, v, ErrorCode.NoDataAvailable, "No data available");
         return;
       }
-      if (pdu.sessionId !== cache.sessionId) {
+      const sessionId = cache.sessionIdFor(v);
+      if (pdu.sessionId !== sessionId) {
         out.events.push(`${q}: wrong session`);
         this.#error(
           out,
           v,
           ErrorCode.CorruptData,
-          `Session ID mismatch: got ${pdu.sessionId}, want ${cache.sessionId}`,
+          `Session ID mismatch: got ${pdu.sessionId}, want ${sessionId}`,
           raw,
         );
         return;

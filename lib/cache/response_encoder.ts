@@ -49,6 +49,8 @@ export interface WireChanges {
 export interface ResponseEncoderOptions {
   /** Session ID (u16) sent in Cache Response and End of Data. */
   sessionId: number;
+  /** The session ID of one version, when they differ (8210bis §5.1); default `sessionId`. */
+  sessionIdFor?(version: number): number;
   /** End of Data timers (v1+), seconds. */
   refresh: number;
   retry: number;
@@ -74,7 +76,7 @@ export class ResponseEncoder {
     return {
       type: PduType.EndOfData,
       version,
-      sessionId: o.sessionId,
+      sessionId: o.sessionIdFor?.(version) ?? o.sessionId,
       serial,
       refresh: o.refresh,
       retry: o.retry,
@@ -93,7 +95,11 @@ export class ResponseEncoder {
       ...c.keysAnnounced.map((k) => keyPdu(version, 1, k)),
       ...c.keysWithdrawn.map((k) => keyPdu(version, 0, k)),
     ];
-    const head: Pdu = { type: PduType.CacheResponse, version, sessionId: o.sessionId };
+    const head: Pdu = {
+      type: PduType.CacheResponse,
+      version,
+      sessionId: o.sessionIdFor?.(version) ?? o.sessionId,
+    };
     const tail = this.endOfData(version, serial);
     let size = 8 + encodedLength(tail) + (a4 + w4) * 20 + (a6 + w6) * 32;
     for (const p of keyPdus) size += encodedLength(p);

@@ -17,6 +17,11 @@ import type { Pdu } from "../wire/mod.ts";
 export interface CacheOptions {
   /** Session ID (u16) of this cache's data epoch. */
   sessionId: number;
+  /**
+   * Session IDs by version (index 0 to 2), replacing `sessionId` for the versions given:
+   * 8210bis §5.1 has a different one for each version. Default: `sessionId` for every version.
+   */
+  sessionIds?: number[];
   /** Highest protocol version served (0 to 2); default 2. */
   maxVersion?: number;
   /** Refresh Interval sent in End of Data (v1+), seconds; default `DEFAULT_TIMERS`. */
@@ -58,6 +63,7 @@ export class RtrCache {
   readonly chunkSize: number;
   /** Whether response chunks share one buffer (see CacheOptions.reuseChunks). */
   readonly reuseChunks: boolean;
+  readonly #sessionIds: number[];
   readonly #history: SerialHistory;
   readonly #encoder: ResponseEncoder;
   /** Router keys of the current table, for the wire, in §11.2 order. */
@@ -65,6 +71,7 @@ export class RtrCache {
 
   constructor(options: CacheOptions) {
     this.sessionId = options.sessionId & 0xffff;
+    this.#sessionIds = [0, 1, 2].map((v) => (options.sessionIds?.[v] ?? this.sessionId) & 0xffff);
     this.maxVersion = Math.min(options.maxVersion ?? MAX_VERSION, MAX_VERSION);
     this.refresh = options.refresh ?? DEFAULT_TIMERS.refresh;
     this.retry = options.retry ?? DEFAULT_TIMERS.retry;
@@ -74,6 +81,11 @@ export class RtrCache {
     this.reuseChunks = options.reuseChunks ?? false;
     this.#history = new SerialHistory(options);
     this.#encoder = new ResponseEncoder(this);
+  }
+
+  /** Session ID of `version` sessions (see CacheOptions.sessionIds). */
+  sessionIdFor(version: number): number {
+    return this.#sessionIds[version] ?? this.sessionId;
   }
 
   /** True once a first table is loaded. */

@@ -36,7 +36,9 @@ Options:
   --refresh S           Refresh Interval sent in End of Data, ${timerHelp("refresh")}
   --retry S             Retry Interval, ${timerHelp("retry")}
   --expire S            Expire Interval, ${timerHelp("expire", ", above refresh and retry")}
-  --session-id N        Session ID, 0-65535 (default: low 16 bits of the Unix time)
+  --session-id N        one Session ID, 0-65535, for every version (default: one per
+                        version, 8210bis §5.1: the low 16 bits of the Unix time for the
+                        highest version served, one less for each version below)
   --tls                 serve TLS (with --cert and --key; IANA port 324)
   --cert FILE           PEM certificate chain for --tls
   --key FILE            PEM private key for --tls
@@ -75,6 +77,14 @@ function parseListen(s: string): { host: string; port: number } {
 }
 
 /** The table file as the server's payload source: loads one at a time, watched, logged. */
+/** `session N`, or `sessions A (v0), B (v1), C (v2)` when they differ by version. */
+function sessions(cache: RtrCache): string {
+  const ids = Array.from({ length: cache.maxVersion + 1 }, (_, v) => cache.sessionIdFor(v));
+  return ids.every((id) => id === cache.sessionId)
+    ? `session ${cache.sessionId}`
+    : `sessions ${ids.map((id, v) => `${id} (v${v})`).join(", ")}`;
+}
+
 class TableFile {
   readonly #file: string;
   readonly #server: RtrServer;
@@ -136,7 +146,9 @@ class TableFile {
       `${c.vrps} VRPs (${c.vrpsIpv4} IPv4, ${c.vrpsIpv6} IPv6), ${c.routerKeys} router keys, ${c.aspas} ASPA`;
     if (r.previous === undefined) {
       log(
-        `loaded ${file} (${loaded.dialect}, ${why}): ${what}; session ${cache.sessionId} serial ${r.serial}`,
+        `loaded ${file} (${loaded.dialect}, ${why}): ${what}; ${
+          sessions(cache)
+        } serial ${r.serial}`,
       );
     } else if (!r.changed) {
       log(`reloaded ${file} (${why}): unchanged, serial stays ${r.serial}`);
@@ -237,6 +249,10 @@ async function run(args: string[]): Promise<number> {
     );
   }
   const sessionId = int(p, "session-id", Math.floor(Date.now() / 1000) & 0xffff, 0, 65535);
+  // Without --session-id, each version gets its own session id (8210bis §5.1).
+  const sessionIds = str(p, "session-id") !== undefined
+    ? undefined
+    : [0, 1, 2].map((v) => (sessionId - (maxVersion - v)) & 0xffff);
   const maxConnections = int(p, "max-connections", 1000, 1, 100000);
   const notifyInterval = seconds(p, "notify-interval", 60);
   const layout = str(p, "aspa-layout") ?? "current";
@@ -251,6 +267,7 @@ async function run(args: string[]): Promise<number> {
   const log = (line: string) => warn(`rtr serve: ${line}`);
   const cache = new RtrCache({
     sessionId,
+    sessionIds,
     maxVersion,
     refresh,
     retry,
@@ -271,7 +288,7 @@ async function run(args: string[]): Promise<number> {
   log(
     `listening on ${formatEndpoint(listener.addr)}${
       tls ? " (TLS)" : ""
-    }, versions 0-${maxVersion}, session ${sessionId}`,
+    }, versions 0-${maxVersion}, ${sessions(cache)}`,
   );
   await source.watch();
 

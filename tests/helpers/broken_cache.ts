@@ -1,8 +1,7 @@
 /**
  * A conforming fake cache with one chosen breakage, for `rtr probe` tests: the project's cache
- * responder (lib/cache) behind the scripted fake cache, with a session id per version (the
- * responder's id XOR the version, mapped back on Serial Queries) and the output rewritten PDU
- * by PDU for the breakage under test.
+ * responder (lib/cache, a session id per version) behind the scripted fake cache, its output
+ * rewritten PDU by PDU for the breakage under test.
  */
 import { RtrCache } from "../../lib/cache/mod.ts";
 import { makeTable, toBase64, VrpSet } from "../../lib/model/mod.ts";
@@ -61,14 +60,6 @@ function join(parts: Uint8Array[]): Uint8Array {
   return out;
 }
 
-/** Session-bearing PDU types: Serial Notify, Serial Query, Cache Response, End of Data. */
-const SESSION_TYPES = new Set([0, 1, 3, 7]);
-
-/** XOR the session id of a session-bearing PDU with its version (in place). */
-function mapSession(p: Uint8Array): void {
-  if (SESSION_TYPES.has(p[1])) p[3] ^= p[0] & 0xff;
-}
-
 /** Apply `breakage` to the PDUs answering `query` (the raw query PDU). */
 function breakOutput(breakage: Breakage, query: Uint8Array, pdus: Uint8Array[]): Uint8Array[] {
   const qType = query[1];
@@ -110,7 +101,7 @@ function breakOutput(breakage: Breakage, query: Uint8Array, pdus: Uint8Array[]):
 
 /** Start a fake cache (versions 0 to 2) with `breakage`. */
 export function startBrokenCache(breakage: Breakage = "none"): FakeCache {
-  const cache = new RtrCache({ sessionId: 0x1230 });
+  const cache = new RtrCache({ sessionId: 0x1232, sessionIds: [0x1230, 0x1231, 0x1232] });
   cache.update(fakeTable());
   return startFakeCache(async (c: FakeConn) => {
     const conn = cache.connection();
@@ -118,7 +109,6 @@ export function startBrokenCache(breakage: Breakage = "none"): FakeCache {
       const chunk = await c.readChunk(30000);
       if (chunk === null) return;
       const queries = split(chunk);
-      for (const q of queries) if (q[1] === 1) mapSession(q);
       const query = queries[0] ?? chunk;
       if (breakage === "stall" && query[1] === 1 && (query[8] & 0x80) !== 0) {
         await c.readChunk(30000).catch(() => null); // a far-future serial: never answer
@@ -127,7 +117,6 @@ export function startBrokenCache(breakage: Breakage = "none"): FakeCache {
       const out = conn.receive(queries.length > 0 ? join(queries) : chunk);
       const bytes = join(out.send.flatMap((r) => [...r.chunks]));
       const pdus = split(bytes);
-      for (const p of pdus) mapSession(p);
       if (breakage === "close" && query[1] === 1 && query[8] === 0 && query[11] === 1) {
         await c.write(pdus[0]); // Cache Response, then hang up mid-answer
         return;

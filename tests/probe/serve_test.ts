@@ -42,16 +42,14 @@ async function withServe(
   }
 }
 
-// rtr serve shares one session id across versions; 8210bis §5.1 wants one per version. The
-// cache fix belongs to lib/cache; until it lands, session-per-version is its one failure.
-const SERVE_DEVIATION = "session-per-version";
-
-Deno.test("probe: rtr serve (versions 0-2, current ASPA) passes every scenario but the shared session id", async () => {
+Deno.test("probe: rtr serve (versions 0-2, current ASPA) passes every scenario", async () => {
   await withServe([], async (port) => {
     const rs = await probe(port);
-    eq(failed(rs), [SERVE_DEVIATION], dump(rs));
+    eq(failed(rs), [], dump(rs));
     assertOk(
-      /version 0 and version 2 sessions share session id/.test(result(rs, SERVE_DEVIATION).detail),
+      /^v0: session \d+, v1: session \d+, v2: session \d+$/.test(
+        result(rs, "session-per-version").detail,
+      ),
     );
     eq(result(rs, "aspa-shape").status, "pass");
     eq(result(rs, "version-above").detail, "version 3: Error Report v2 code 4, then a close");
@@ -62,7 +60,7 @@ Deno.test("probe: rtr serve (versions 0-2, current ASPA) passes every scenario b
 Deno.test("probe: rtr serve --aspa-layout legacy fails aspa-shape, naming the legacy layout", async () => {
   await withServe(["--aspa-layout", "legacy"], async (port) => {
     const rs = await probe(port);
-    eq(failed(rs), ["aspa-shape", SERVE_DEVIATION], dump(rs));
+    eq(failed(rs), ["aspa-shape"], dump(rs));
     const r = result(rs, "aspa-shape");
     assertOk(
       /^v2: legacy draft ASPA layout \(flags 1, AFI 0, provider count 2/.test(r.detail),
@@ -71,6 +69,18 @@ Deno.test("probe: rtr serve --aspa-layout legacy fails aspa-shape, naming the le
     // Legacy records go out once per AFI: not duplicates.
     eq(result(rs, "reset-unique").status, "pass");
     eq(r.hex?.slice(0, 16), "020b000000000018");
+  });
+});
+
+Deno.test("probe: rtr serve --session-id N (one id for every version) fails session-per-version only", async () => {
+  await withServe(["--session-id", "77"], async (port) => {
+    const rs = await probe(port);
+    eq(failed(rs), ["session-per-version"], dump(rs));
+    eq(
+      result(rs, "session-per-version").detail,
+      "version 0 and version 2 sessions share session id 77",
+    );
+    eq(result(rs, "session-per-version").hex, "0003004d000000080203004d00000008");
   });
 });
 
@@ -130,7 +140,7 @@ Deno.test("rtr probe CLI: junit and exit 0 on a passing cache, ndjson and exit 1
     assertOk(r.stdout.includes('<skipped message="no --change-cmd given"/>'));
     assertOk(/rtr probe: 16 passed, 0 failed, 5 not applicable/.test(r.stderr), r.stderr);
   });
-  await withServe([], async (port) => {
+  await withServe(["--aspa-layout", "legacy"], async (port) => {
     const r = await runRtr([
       "probe",
       `127.0.0.1:${port}`,
@@ -138,20 +148,23 @@ Deno.test("rtr probe CLI: junit and exit 0 on a passing cache, ndjson and exit 1
       "ndjson",
       "--only",
       "version-above,session",
+      "--only",
+      "aspa-shape",
     ]);
     eq(r.code, 1, r.stderr);
     const recs = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
     eq(recs.map((x) => [x.type, x.id, x.status]), [
       ["scenario", "version-above", "pass"],
-      ["scenario", "session-per-version", "fail"],
+      ["scenario", "aspa-shape", "fail"],
+      ["scenario", "session-per-version", "pass"],
       ["scenario", "concurrent", "pass"],
       ["summary", undefined, undefined],
     ]);
     eq(Object.keys(recs[1]), ["type", "id", "group", "status", "section", "detail", "hex"]);
-    eq(recs[3], {
+    eq(recs[4], {
       type: "summary",
       target: `127.0.0.1:${port}`,
-      passed: 2,
+      passed: 3,
       failed: 1,
       notApplicable: 0,
     });
