@@ -30,17 +30,19 @@ function scenarioList(): string {
   ).join("\n");
 }
 
-function wrap(text: string, indent = 6, width = 92): string {
+/** `text` in lines of at most `width` columns, indented 6 (continuations 8). */
+function wrap(text: string, width = 92): string {
   const lines: string[] = [];
   let line = "";
   for (const word of text.split(" ")) {
+    const indent = lines.length === 0 ? 6 : 8;
     if (line && indent + line.length + 1 + word.length > width) {
       lines.push(line);
       line = word;
     } else line = line ? `${line} ${word}` : word;
   }
   if (line) lines.push(line);
-  return lines.map((l) => " ".repeat(indent) + l).join("\n");
+  return lines.map((l, i) => " ".repeat(i === 0 ? 6 : 8) + l).join("\n");
 }
 
 const help = `Usage: rtr probe HOST[:PORT] [--protocol N] [--only IDS] [--format text|ndjson|junit]
@@ -58,7 +60,9 @@ Options:
                       repeatable): version, response, serial, error, session, notify
   --format F          text (default), ndjson (one "scenario" record each, then "summary"),
                       junit (JUnit XML, not-applicable as skipped)
-  --timeout S         bound of each scenario in seconds (default 10)
+  --timeout S         bound of each scenario in seconds (default 10; raise it for a big
+                      table from a slow cache); "no answer" and "then a close" wait up to
+                      2 s (a quarter of S when that is less)
   --change-cmd CMD    a shell command that changes the cache's data (e.g. rewrites its
                       file), run by the notify scenario
   --notify-timeout S  how long the notify scenario waits for Serial Notify after CMD

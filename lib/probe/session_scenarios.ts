@@ -1,7 +1,7 @@
 /**
- * Session scenarios: session ids are per protocol version (8210bis §5.1), and one serial names
- * one state of the cache's data, so concurrent routers get the same table (RFC 8210 §5.1,
- * 8210bis §5.1, §10).
+ * Session scenarios: session ids are per protocol version (8210bis §5.1), and one session id
+ * and serial name one state of the cache's data, so concurrent routers get the same table
+ * (RFC 8210 §5.1, 8210bis §5.1).
  */
 import { hex } from "./probe_conn.ts";
 import {
@@ -85,7 +85,7 @@ export const SESSION_SCENARIOS: Scenario[] = [
   {
     id: "concurrent",
     group: "session",
-    section: "RFC 8210 §5.1; 8210bis §5.1, §10",
+    section: "RFC 8210 §5.1; 8210bis §5.1",
     sends: "Reset Query at the highest shared version on several connections at once",
     passes: "the same session id, serial and payload on every connection",
     async run(ctx) {
