@@ -34,6 +34,11 @@ export type PayloadMode = "decode" | "raw" | "skim";
 /** What a read ended with when it did not yield a frame. */
 export type ReadEnd = "closed" | "timeout" | "unframeable";
 
+/** True for the payload PDU types (IPv4/IPv6 Prefix, Router Key, ASPA). */
+function isPayload(t: number): boolean {
+  return t === 4 || t === 6 || t === 9 || t === 11;
+}
+
 /** Hex of `bytes`, cut after `max` bytes (with an ellipsis). */
 export function hex(bytes: Uint8Array, max = 256): string {
   let s = "";
@@ -140,8 +145,7 @@ export class ProbeConn {
       return { raw, error };
     }
     if (have < len) return null;
-    const t = this.#buf[off + 1];
-    const payload = t === 4 || t === 6 || t === 9 || t === 11;
+    const payload = isPayload(this.#buf[off + 1]);
     if (payload && mode === "skim") {
       this.#off += len;
       return SKIPPED;
@@ -161,15 +165,26 @@ export class ProbeConn {
   /**
    * Read up to and including the PDU that ends an answer (a frame of type End of Data, Cache
    * Reset or Error Report, decoded or not), or until the cache closes, `waitMs` passes or
-   * framing breaks. Skimmed payload PDUs are only counted (in `skipped`).
+   * framing breaks. Skimmed payload PDUs are only counted (in `skipped`); with `visit`, every
+   * payload PDU goes to it and is counted, not kept, so a big table costs only what the
+   * visitor keeps.
    */
-  async answer(waitMs?: number, mode: PayloadMode = "decode"): Promise<Answer> {
+  async answer(
+    waitMs?: number,
+    mode: PayloadMode = "decode",
+    visit?: (f: Frame) => void,
+  ): Promise<Answer> {
     const frames: Frame[] = [];
     let skipped = 0;
     while (true) {
       const f = await this.next(waitMs, false, mode);
       if (typeof f === "string") return { frames, end: f, skipped };
       if (f === SKIPPED) {
+        skipped++;
+        continue;
+      }
+      if (visit && frames.length > 0 && isPayload(f.raw[1])) {
+        visit(f);
         skipped++;
         continue;
       }

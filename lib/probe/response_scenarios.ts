@@ -9,12 +9,12 @@ import { orderViolation } from "../capture/check.ts";
 import { formatPrefix } from "../model/mod.ts";
 import { TIMER_LIMITS } from "../session/mod.ts";
 import { ErrorCode, type Pdu, pduName, typeInVersion } from "../wire/mod.ts";
-import { hex } from "./probe_conn.ts";
+import { type Frame, hex } from "./probe_conn.ts";
 import {
   describeFrame,
   fail,
-  isPayloadType,
   notApplicable,
+  type Outcome,
   pass,
   perVersion,
   type Scenario,
@@ -47,6 +47,23 @@ function recordName(p: Pdu): string {
   return p.type === 9 ? `router key AS${p.asn} SKI ${hex(p.ski, 20).toUpperCase()}` : k;
 }
 
+/** What is wrong with one payload PDU of a version `v` Reset Query response, or null. */
+function checkPayload(f: Frame, v: number): Outcome | null {
+  const t = f.raw[1];
+  if (f.raw[0] !== v) return fail(`${describeFrame(f)} in a version ${v} response`, f.raw);
+  if (!typeInVersion(t, v)) {
+    return fail(`${pduName(t)} PDU in a version ${v} response`, f.raw);
+  }
+  // A provider list the decoder refuses is aspa-shape's to report.
+  if (f.error && !(t === 11 && f.error.errorCode === ErrorCode.AspaProviderListError)) {
+    return fail(f.error.message, f.raw);
+  }
+  if (f.pdu && "flags" in f.pdu && (f.pdu.flags & 1) === 0) {
+    return fail(`withdrawal in a Reset Query response: ${recordName(f.pdu)}`, f.raw);
+  }
+  return null;
+}
+
 /** Reset response scenarios, in run order. */
 export const RESPONSE_SCENARIOS: Scenario[] = [
   {
@@ -60,30 +77,21 @@ export const RESPONSE_SCENARIOS: Scenario[] = [
       "End of Data with the Cache Response's session id",
     run: (ctx) =>
       perVersion(ctx, () => true, async (v) => {
-        const { response: r } = await ctx.reset(v);
-        const frames = [r.answer.frames[0], ...r.payload, r.answer.frames.at(-1)!];
-        for (const f of frames) {
+        let bad: Outcome | null = null;
+        const { response: r } = await ctx.reset(v, "decode", (f) => {
+          bad ??= checkPayload(f, v);
+        });
+        const ends = [r.answer.frames[0], r.answer.frames.at(-1)!];
+        for (const f of [ends[0], ...r.payload, ends[1]]) {
           if (f.raw[0] !== v) {
             return fail(`${describeFrame(f)} in a version ${v} response`, f.raw);
           }
         }
-        for (const f of [frames[0], frames[frames.length - 1]]) {
-          if (f.error) return fail(f.error.message, f.raw);
-        }
-        for (const f of r.payload) {
-          const t = f.raw[1];
-          if (!isPayloadType(t)) return fail(`${describeFrame(f)} inside the response`, f.raw);
-          if (!typeInVersion(t, v)) {
-            return fail(`${pduName(t)} PDU in a version ${v} response`, f.raw);
-          }
-          // A provider list the decoder refuses is aspa-shape's to report.
-          if (f.error && !(t === 11 && f.error.errorCode === ErrorCode.AspaProviderListError)) {
-            return fail(f.error.message, f.raw);
-          }
-          if (f.pdu && "flags" in f.pdu && (f.pdu.flags & 1) === 0) {
-            return fail(`withdrawal in a Reset Query response: ${recordName(f.pdu)}`, f.raw);
-          }
-        }
+        for (const f of ends) if (f.error) return fail(f.error.message, f.raw);
+        // Payload PDUs went to the visitor; what is left between the ends is not payload.
+        const odd = r.payload[0];
+        if (odd) return fail(`${describeFrame(odd)} inside the response`, odd.raw);
+        if (bad) return bad;
         if (r.endOfData.sessionId !== r.sessionId) {
           return fail(
             `End of Data session id ${r.endOfData.sessionId} differs from the Cache Response's ${r.sessionId}`,
@@ -91,7 +99,7 @@ export const RESPONSE_SCENARIOS: Scenario[] = [
           );
         }
         return pass(
-          `session ${r.sessionId}, ${r.payload.length} payload PDUs, serial ${r.endOfData.serial}`,
+          `session ${r.sessionId}, ${r.payloadCount} payload PDUs, serial ${r.endOfData.serial}`,
         );
       }),
   },
@@ -104,7 +112,7 @@ export const RESPONSE_SCENARIOS: Scenario[] = [
       "Refresh and Retry",
     run: (ctx) =>
       perVersion(ctx, (v) => v >= 1, async (v) => {
-        const { response: r } = await ctx.reset(v);
+        const { response: r } = await ctx.reset(v, "skim");
         const e = r.endOfData;
         if (e.refresh === undefined) return notApplicable("no timers in End of Data");
         const bad: string[] = [];
@@ -127,17 +135,18 @@ export const RESPONSE_SCENARIOS: Scenario[] = [
       "(SKI, ASN, key), an ASPA by customer (by customer and AFI in the legacy layout)",
     run: (ctx) =>
       perVersion(ctx, () => true, async (v) => {
-        const { response: r } = await ctx.reset(v);
-        const seen = new Map<string, Uint8Array>();
-        for (const f of r.payload) {
-          if (!f.pdu) continue;
+        // Only keys are kept: a duplicate prefix or router key has the same bytes as the first
+        // (its key is every field), so the duplicate's bytes show both.
+        const seen = new Set<string>();
+        let dup: Outcome | null = null;
+        await ctx.reset(v, "decode", (f) => {
+          if (dup || !f.pdu) return;
           const k = recordKey(f.pdu);
-          if (k === null) continue;
-          const first = seen.get(k);
-          if (first) return fail(`${recordName(f.pdu)} announced twice`, [first, f.raw]);
-          seen.set(k, f.raw);
-        }
-        return pass(`${seen.size} distinct records`);
+          if (k === null) return;
+          if (seen.has(k)) dup = fail(`${recordName(f.pdu)} announced twice`, f.raw);
+          seen.add(k);
+        });
+        return dup ?? pass(`${seen.size} distinct records`);
       }),
   },
   {
@@ -150,12 +159,12 @@ export const RESPONSE_SCENARIOS: Scenario[] = [
       "and ASN, ASPA by customer ascending",
     run: (ctx) =>
       perVersion(ctx, (v) => v === 2, async (v) => {
-        const { response: r } = await ctx.reset(v);
         let prev: { pdu: Pdu; raw: Uint8Array } | null = null;
-        for (const f of r.payload) {
-          if (!f.pdu || !isPayloadType(f.pdu.type)) continue;
+        let bad: Outcome | null = null;
+        const { response: r } = await ctx.reset(v, "decode", (f) => {
+          if (bad || !f.pdu) return;
           if (prev && orderViolation(prev.pdu, f.pdu)) {
-            return fail(
+            bad = fail(
               `${recordName(f.pdu)} (${pduName(f.pdu.type)}) after ${recordName(prev.pdu)} (${
                 pduName(prev.pdu.type)
               })`,
@@ -163,8 +172,8 @@ export const RESPONSE_SCENARIOS: Scenario[] = [
             );
           }
           prev = { pdu: f.pdu, raw: f.raw };
-        }
-        return pass(`${r.payload.length} payload PDUs in order`);
+        });
+        return bad ?? pass(`${r.payloadCount} payload PDUs in order`);
       }),
   },
   {
@@ -177,8 +186,10 @@ export const RESPONSE_SCENARIOS: Scenario[] = [
       "is reported by name and fails (a current router cannot read it)",
     run: (ctx) =>
       perVersion(ctx, (v) => v === 2, async (v) => {
-        const { response: r } = await ctx.reset(v);
-        const aspa = r.payload.filter((f) => f.raw[1] === 11);
+        const aspa: Frame[] = [];
+        await ctx.reset(v, "decode", (f) => {
+          if (f.raw[1] === 11) aspa.push(f);
+        });
         if (aspa.length === 0) return notApplicable("no ASPA PDU in the table");
         for (const f of aspa) {
           if (f.error) return fail(f.error.message, f.raw);

@@ -175,8 +175,10 @@ export interface Response {
   sessionId: number;
   /** The Cache Response's version. */
   version: number;
-  /** Frames between Cache Response and End of Data (Serial Notify excluded). */
+  /** Frames between Cache Response and End of Data kept (none when skimmed or visited). */
   payload: Frame[];
+  /** Payload PDUs in the response, kept or not. */
+  payloadCount: number;
   endOfData: Pdu & { type: 7 };
   /** The End of Data frame's bytes. */
   endRaw: Uint8Array;
@@ -230,6 +232,7 @@ export function classify(a: Answer): Reply {
         sessionId: head.sessionId,
         version: head.version,
         payload: a.frames.slice(1, -1),
+        payloadCount: a.frames.length - 2 + a.skipped,
         endOfData: tail,
         endRaw: last.raw,
       },
@@ -294,22 +297,25 @@ export class ProbeContext {
   async ask(
     query: Pdu | Uint8Array,
     mode: PayloadMode = "decode",
+    visit?: (f: Frame) => void,
   ): Promise<{ conn: ProbeConn; answer: Answer }> {
     const conn = await this.open();
     await conn.send(query);
-    return { conn, answer: await conn.answer(undefined, mode) };
+    return { conn, answer: await conn.answer(undefined, mode, visit) };
   }
 
   /**
    * A full response to a Reset Query at `version`, or a ProbeFailure saying what came; Error 4
    * marks the version refused and throws VersionRefused. `mode` says what becomes of the
-   * payload (`skim` for scenarios that need the session and serial, not the records).
+   * payload (`skim` for scenarios that need the session and serial, not the records); `visit`
+   * sees each payload PDU instead of the response keeping it.
    */
   async reset(
     version: number,
     mode: PayloadMode = "decode",
+    visit?: (f: Frame) => void,
   ): Promise<{ conn: ProbeConn; response: Response }> {
-    const { conn, answer } = await this.ask({ type: 2, version }, mode);
+    const { conn, answer } = await this.ask({ type: 2, version }, mode, visit);
     const r = classify(answer);
     if (r.kind === "error" && r.pdu.errorCode === 4) {
       this.refuse(version);

@@ -16,6 +16,7 @@ export type Breakage =
   | "timer"
   | "session"
   | "eod-length"
+  | "uneven"
   | "stall"
   | "close";
 
@@ -103,7 +104,7 @@ function breakOutput(breakage: Breakage, query: Uint8Array, pdus: Uint8Array[]):
 export function startBrokenCache(breakage: Breakage = "none"): FakeCache {
   const cache = new RtrCache({ sessionId: 0x1232, sessionIds: [0x1230, 0x1231, 0x1232] });
   cache.update(fakeTable());
-  return startFakeCache(async (c: FakeConn) => {
+  return startFakeCache(async (c: FakeConn, index: number) => {
     const conn = cache.connection();
     while (true) {
       const chunk = await c.readChunk(30000);
@@ -120,6 +121,11 @@ export function startBrokenCache(breakage: Breakage = "none"): FakeCache {
       if (breakage === "close" && query[1] === 1 && query[8] === 0 && query[11] === 1) {
         await c.write(pdus[0]); // Cache Response, then hang up mid-answer
         return;
+      }
+      if (breakage === "uneven" && index % 3 === 1 && query[1] === 2) {
+        // One connection in three misses its first IPv6 prefix: tables differ between routers.
+        const i = pdus.findIndex((p) => p[1] === 6);
+        if (i > 0) pdus.splice(i, 1);
       }
       await c.write(join(breakOutput(breakage, query, pdus)));
       if (out.close) return;
