@@ -3,6 +3,7 @@
  * router would, one scenario per connection (lib/probe), and reports pass / fail / not
  * applicable with the section and what was seen, as text, NDJSON or JUnit XML.
  */
+import { systemClock } from "../clock.ts";
 import { UsageError } from "../errors.ts";
 import {
   probeBoundMs,
@@ -15,7 +16,7 @@ import {
   selectScenarios,
   summarize,
 } from "../probe/mod.ts";
-import { connect, describeTarget, fromDenoConn } from "../transport.ts";
+import { connect, describeTarget } from "../transport.ts";
 import { flag, int, parseCommandArgs, seconds, splitHostPort, str } from "./args.ts";
 import type { Command } from "./command.ts";
 import { DEFAULT_PORT } from "./common.ts";
@@ -154,10 +155,7 @@ async function run(args: string[]): Promise<number> {
   }
   const target = describeTarget({ host, port });
   const options: ProbeOptions = {
-    dial: async (ms) =>
-      fromDenoConn(
-        await connect({ host, port, tls, caFile, certFile, keyFile, timeoutMs: ms }),
-      ),
+    dial: (ms) => connect({ host, port, tls, caFile, certFile, keyFile, timeoutMs: ms }),
     target,
     maxVersion: int(p, "protocol", 2, 0, 2),
     timeoutMs,
@@ -165,7 +163,7 @@ async function run(args: string[]): Promise<number> {
     notifyTimeoutMs,
     change: changeCmd === undefined ? undefined : () => runChange(changeCmd, timeoutMs),
     concurrency: 3,
-    now: () => Date.now(),
+    clock: systemClock,
   };
   warn(
     `rtr probe: ${target}, ${scenarios.length} scenarios, at most ${

@@ -13,6 +13,7 @@ import {
   MAX_PDU_LENGTH,
   type Pdu,
 } from "../wire/mod.ts";
+import type { Clock, TimerHandle } from "../clock.ts";
 import type { RtrConn } from "../transport.ts";
 
 /** One PDU as received: its bytes, and its decoded value or the decoding error. */
@@ -47,10 +48,10 @@ export function hex(bytes: Uint8Array, max = 256): string {
   return bytes.length > max ? `${s}…` : s;
 }
 
-/** A connection under a deadline (ms since the epoch, from the injected clock). */
+/** A connection under a deadline (a time on the injected clock). */
 export class ProbeConn {
   readonly #conn: RtrConn;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #deadline: number;
   /** Received bytes not yet framed: `#buf[#off ..]`. */
   #buf = new Uint8Array(0);
@@ -62,9 +63,9 @@ export class ProbeConn {
   /** Serial Notify PDUs received while reading (kept aside, not returned as frames). */
   readonly notifies: Frame[] = [];
 
-  constructor(conn: RtrConn, now: () => number, deadline: number) {
+  constructor(conn: RtrConn, clock: Clock, deadline: number) {
     this.#conn = conn;
-    this.#now = now;
+    this.#clock = clock;
     this.#deadline = deadline;
   }
 
@@ -91,7 +92,8 @@ export class ProbeConn {
     keepNotify = false,
     mode: PayloadMode = "decode",
   ): Promise<Frame | ReadEnd> {
-    const until = Math.min(this.#deadline, waitMs === undefined ? Infinity : this.#now() + waitMs);
+    const clock = this.#clock;
+    const until = Math.min(this.#deadline, waitMs === undefined ? Infinity : clock.now() + waitMs);
     while (true) {
       const f = this.#take(mode);
       if (f === "unframeable") return f;
@@ -103,15 +105,15 @@ export class ProbeConn {
         return f;
       }
       if (this.#eof) return "closed";
-      const left = until - this.#now();
+      const left = until - clock.now();
       if (left <= 0) return "timeout";
       this.#pending ??= this.#conn.read(this.#chunk).catch(() => null);
-      let timer: ReturnType<typeof setTimeout> | undefined;
+      let timer: TimerHandle | undefined;
       const n = await Promise.race([
         this.#pending,
-        new Promise<"timeout">((r) => timer = setTimeout(() => r("timeout"), left)),
+        new Promise<"timeout">((r) => timer = clock.setTimer(left, () => r("timeout"))),
       ]);
-      clearTimeout(timer);
+      clock.clearTimer(timer);
       if (n === "timeout") continue;
       this.#pending = null;
       if (n === null) {

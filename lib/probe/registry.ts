@@ -3,6 +3,7 @@
  * connections, each bounded by its deadline (a stalled cache fails that scenario and the next
  * one runs), results handed over as they complete.
  */
+import type { TimerHandle } from "../clock.ts";
 import { describeError, UsageError } from "../errors.ts";
 import { hex } from "./probe_conn.ts";
 import {
@@ -54,12 +55,12 @@ export function probeBoundMs(o: ProbeOptions, scenarios: readonly Scenario[]): n
 async function runOne(o: ProbeOptions, shared: SharedState, s: Scenario): Promise<Outcome> {
   const budget = o.timeoutMs + (s.extraMs?.(o) ?? 0);
   const ctx = new ProbeContext(o, shared, budget);
-  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timer: TimerHandle | undefined;
   // Reads are bounded by the deadline already; this catches a write or a dial that hangs.
   const overrun = new Promise<Outcome>((resolve) => {
-    timer = setTimeout(
-      () => resolve({ status: "fail", detail: `did not finish within ${budget / 1000} s` }),
+    timer = o.clock.setTimer(
       budget,
+      () => resolve({ status: "fail", detail: `did not finish within ${budget / 1000} s` }),
     );
   });
   try {
@@ -72,7 +73,7 @@ async function runOne(o: ProbeOptions, shared: SharedState, s: Scenario): Promis
     }
     return { status: "fail", detail: describeError(e) };
   } finally {
-    clearTimeout(timer);
+    o.clock.clearTimer(timer);
     ctx.closeAll();
   }
 }

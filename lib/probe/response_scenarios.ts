@@ -5,9 +5,7 @@
  * (8210bis §11.2) and the ASPA PDU (8210bis §5.12). Each checks only its own rule, so one
  * broken property of a cache is reported once.
  */
-import { orderViolation } from "../capture/check.ts";
-import { formatPrefix } from "../model/mod.ts";
-import { TIMER_LIMITS } from "../session/mod.ts";
+import { formatPrefix, orderViolation, timerProblems } from "../model/mod.ts";
 import { ErrorCode, type Pdu, pduName, typeInVersion } from "../wire/mod.ts";
 import { type Frame, hex } from "./probe_conn.ts";
 import {
@@ -55,7 +53,7 @@ function checkPayload(f: Frame, v: number): Outcome | null {
     return fail(`${pduName(t)} PDU in a version ${v} response`, f.raw);
   }
   // A provider list the decoder refuses is aspa-shape's to report.
-  if (f.error && !(t === 11 && f.error.errorCode === ErrorCode.AspaProviderListError)) {
+  if (f.error && !(t === 11 && f.error.code === ErrorCode.AspaProviderListError)) {
     return fail(f.error.message, f.raw);
   }
   if (f.pdu && "flags" in f.pdu && (f.pdu.flags & 1) === 0) {
@@ -115,13 +113,7 @@ export const RESPONSE_SCENARIOS: Scenario[] = [
         const { response: r } = await ctx.reset(v, "skim");
         const e = r.endOfData;
         if (e.refresh === undefined) return notApplicable("no timers in End of Data");
-        const bad: string[] = [];
-        for (const k of ["refresh", "retry", "expire"] as const) {
-          const [lo, hi] = TIMER_LIMITS[k];
-          if (e[k]! < lo || e[k]! > hi) bad.push(`${k} ${e[k]} outside ${lo}..${hi}`);
-        }
-        if (e.expire! <= e.refresh) bad.push(`expire ${e.expire} not above refresh ${e.refresh}`);
-        if (e.expire! <= e.retry!) bad.push(`expire ${e.expire} not above retry ${e.retry}`);
+        const bad = timerProblems({ refresh: e.refresh, retry: e.retry!, expire: e.expire! });
         if (bad.length > 0) return fail(`End of Data ${bad.join(", ")}`, r.endRaw);
         return pass(`refresh ${e.refresh}, retry ${e.retry}, expire ${e.expire}`);
       }),

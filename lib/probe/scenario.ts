@@ -4,6 +4,7 @@
  * highest version once (8210bis §7), and reads a response the tolerant way every scenario
  * shares, leaving each rule to the one scenario that checks it.
  */
+import type { Clock } from "../clock.ts";
 import { RtrError } from "../errors.ts";
 import { errorName, type Pdu, pduName } from "../wire/mod.ts";
 import { errText, type RtrConn } from "../transport.ts";
@@ -70,8 +71,8 @@ export interface ProbeOptions {
   change?: () => Promise<{ ok: boolean; detail: string }>;
   /** Sessions opened at once by the concurrency scenario. */
   concurrency: number;
-  /** The clock (ms); injected in tests. */
-  now: () => number;
+  /** Time and timers (deadlines, waits); injected. */
+  clock: Clock;
 }
 
 /** A scenario failed: its message, and the bytes that show it. */
@@ -262,12 +263,12 @@ export class ProbeContext {
   constructor(options: ProbeOptions, shared: SharedState, budgetMs = options.timeoutMs) {
     this.options = options;
     this.#shared = shared;
-    this.deadline = options.now() + budgetMs - Math.min(100, budgetMs / 10);
+    this.deadline = options.clock.now() + budgetMs - Math.min(100, budgetMs / 10);
   }
 
   /** Ms left before this scenario's deadline. */
   get left(): number {
-    return Math.max(0, this.deadline - this.options.now());
+    return Math.max(0, this.deadline - this.options.clock.now());
   }
 
   /** Open a new connection (bounded by the deadline); a failure fails the scenario. */
@@ -280,7 +281,7 @@ export class ProbeContext {
         `Cannot connect: ${errText(e).replace(/^Cannot connect to \S+: /, "")}`,
       );
     }
-    const pc = new ProbeConn(conn, this.options.now, this.deadline);
+    const pc = new ProbeConn(conn, this.options.clock, this.deadline);
     this.#conns.push(pc);
     return pc;
   }

@@ -2,6 +2,7 @@
  * Shared setup of the probe tests: probe options against 127.0.0.1:PORT with small bounds
  * (reads end at a deadline; no test asserts wall time), and the failing ids of a run.
  */
+import { systemClock } from "../../lib/clock.ts";
 import { fromDenoConn } from "../../lib/transport.ts";
 import {
   type ProbeOptions,
@@ -20,7 +21,7 @@ export function probeOptions(port: number, over: Partial<ProbeOptions> = {}): Pr
     graceMs: 500,
     notifyTimeoutMs: 10000,
     concurrency: 3,
-    now: () => Date.now(),
+    clock: systemClock,
     ...over,
   };
 }
