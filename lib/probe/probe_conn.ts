@@ -104,7 +104,19 @@ export class ProbeConn {
         }
         return f;
       }
-      if (this.#eof) return "closed";
+      if (this.#eof) {
+        if (this.#off === this.#buf.length) return "closed";
+        // The cache hung up inside a PDU: what it sent of it, once, then the close.
+        const raw = this.#buf.subarray(this.#off);
+        this.#off = this.#buf.length;
+        const want = raw.length >= 8 ? new DataView(raw.buffer, raw.byteOffset).getUint32(4) : 8;
+        const error = new DecodeError(
+          ErrorCode.CorruptData,
+          `The cache closed the connection inside a PDU: ${raw.length} of ${want} bytes`,
+          raw,
+        );
+        return { raw, error };
+      }
       const left = until - clock.now();
       if (left <= 0) return "timeout";
       this.#pending ??= this.#conn.read(this.#chunk).catch(() => null);

@@ -119,7 +119,8 @@ export function startBrokenCache(breakage: Breakage = "none"): FakeCache {
       const bytes = join(out.send.flatMap((r) => [...r.chunks]));
       const pdus = split(bytes);
       if (breakage === "close" && query[1] === 1 && query[8] === 0 && query[11] === 1) {
-        await c.write(pdus[0]); // Cache Response, then hang up mid-answer
+        // Cache Response and 10 bytes of End of Data, then hang up mid-answer.
+        await c.write(join([pdus[0], pdus[pdus.length - 1].slice(0, 10)]));
         return;
       }
       if (breakage === "uneven" && index % 3 === 1 && query[1] === 2) {
