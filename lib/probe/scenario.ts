@@ -5,7 +5,7 @@
  * shares, leaving each rule to the one scenario that checks it.
  */
 import type { Clock } from "../clock.ts";
-import { RtrError } from "../errors.ts";
+import { quoteText, RtrError } from "../errors.ts";
 import { errorName, type Pdu, pduName } from "../wire/mod.ts";
 import { errText, type RtrConn } from "../transport.ts";
 import {
@@ -128,7 +128,7 @@ export function describePdu(p: Pdu): string {
         : `${head} session ${p.sessionId} serial ${p.serial} refresh ${p.refresh} retry ${p.retry} expire ${p.expire}`;
     case 10:
       return `${head} code ${p.errorCode} (${errorName(p.errorCode)})${
-        p.text ? ` ${JSON.stringify(p.text)}` : ""
+        p.text ? ` ${quoteText(p.text)}` : ""
       }`;
     default:
       return head;
