@@ -13,6 +13,8 @@
  *   {@link RtrConn} interface every driver consumes.
  * - **Data**: {@link PayloadTable}, {@link VrpSet}, table readers and writers, SLURM, and route
  *   origin validation ({@link RovIndex}).
+ * - **Conformance**: {@link runProbe} checks a cache scenario by scenario ({@link SCENARIOS}),
+ *   as `rtr probe` does.
  *
  * @example Fetch a cache's table once and count what it holds
  * ```ts
@@ -115,3 +117,21 @@ export {
 
 // Validation.
 export { type Route, RovIndex, type RovResult, type RovState } from "./lib/rov/mod.ts";
+
+// Conformance probe of a cache.
+export {
+  type Outcome,
+  type ProbeContext,
+  type ProbeOptions,
+  type ProbeSummary,
+  type ReportFormat,
+  type ReportWriter,
+  reportWriter,
+  runProbe,
+  type Scenario,
+  type ScenarioResult,
+  SCENARIOS,
+  selectScenarios,
+  type Status,
+  summarize,
+} from "./lib/probe/mod.ts";
