@@ -57,7 +57,7 @@ Deno.test("probe: StayRTR 0.5.1 fails its known deviations and passes the rest",
   );
   const cache = await startStayRtr(file);
   try {
-    const rs = await probe(cache.port, { timeoutMs: 3000, graceMs: 500 });
+    const rs = await probe(cache.port, { timeoutMs: 5000, graceMs: 500 });
     const bad = failed(rs);
     for (const id of DEVIATIONS) assertOk(bad.includes(id), `${id} should fail:\n${dump(rs)}`);
     for (const id of bad) {
