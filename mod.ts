@@ -29,14 +29,25 @@
 
 // Wire: PDUs, codes, codec, framing.
 export {
+  type AspaPdu,
+  type CacheResetPdu,
+  type CacheResponsePdu,
   decodePdu,
   encodePdu,
   encodePdus,
+  type EndOfDataPdu,
   ErrorCode,
   errorName,
+  type ErrorReportPdu,
   type Pdu,
+  type PduCallback,
   PduFramer,
   PduType,
+  type PrefixPdu,
+  type ResetQueryPdu,
+  type RouterKeyPdu,
+  type SerialNotifyPdu,
+  type SerialQueryPdu,
 } from "./lib/wire/mod.ts";
 export { type PduBatch, PduDecodeStream } from "./lib/wire/decode_stream.ts";
 
@@ -56,6 +67,7 @@ export { type Clock, systemClock, type TimerHandle } from "./lib/clock.ts";
 // Router side.
 export {
   ClientSession,
+  type RawBytes,
   type ResumeState,
   type SessionEvent,
   type SessionOptions,
@@ -67,11 +79,20 @@ export {
   FollowMachine,
   type FollowMachineOptions,
 } from "./lib/session/follow_machine.ts";
+export { type NegotiationStep, type VersionNegotiation } from "./lib/session/negotiation.ts";
 export { type Progress, syncOnce, type SyncOptions, type SyncOutcome } from "./lib/client.ts";
 export { follow, type FollowOptions } from "./lib/follower.ts";
 
 // Cache side.
-export { type CacheOptions, RtrCache } from "./lib/cache/mod.ts";
+export {
+  type AspaLayout,
+  type CacheConnection,
+  type CacheOptions,
+  type CacheOutput,
+  type Response,
+  RtrCache,
+  type UpdateResult,
+} from "./lib/cache/mod.ts";
 export { RtrServer, type ServerOptions } from "./lib/server.ts";
 
 // Transport.
@@ -103,7 +124,14 @@ export {
   type Vrp,
   VrpSet,
 } from "./lib/model/mod.ts";
-export { applySlurm, parseSlurm, type Slurm } from "./lib/model/slurm.ts";
+export {
+  applySlurm,
+  type AspaFilter,
+  type BgpsecFilter,
+  parseSlurm,
+  type PrefixFilter,
+  type Slurm,
+} from "./lib/model/slurm.ts";
 
 // Table files.
 export {
@@ -112,11 +140,24 @@ export {
   type OutputFormat,
   parseTableText,
   readTableFile,
+  type TableMeta,
   writeTable,
 } from "./lib/formats/mod.ts";
+export {
+  type Release,
+  type RouterVersions,
+  type RouterWriteOptions,
+} from "./lib/formats/router_version.ts";
+export { type ByteWriter, TextSink } from "./lib/io/mod.ts";
 
 // Validation.
-export { type Route, RovIndex, type RovResult, type RovState } from "./lib/rov/mod.ts";
+export {
+  type InvalidReason,
+  type Route,
+  RovIndex,
+  type RovResult,
+  type RovState,
+} from "./lib/rov/mod.ts";
 
 // Conformance probe of a cache.
 export {

@@ -8,6 +8,7 @@
 export class RtrError extends Error {
   /** Process exit code this error maps to (README "Exit codes"). */
   exitCode = 1;
+  /** An error with a one-line, sentence-case `message` (and `options.cause`). */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = new.target.name;
@@ -16,6 +17,7 @@ export class RtrError extends Error {
 
 /** Bad command line: exit 2. */
 export class UsageError extends RtrError {
+  /** Usage errors exit with code 2. */
   override exitCode = 2;
 }
 
@@ -25,6 +27,7 @@ export class DecodeError extends RtrError {
   readonly code: number;
   /** The offending PDU (or its first bytes), to encapsulate in the Error Report. */
   readonly pdu?: Uint8Array;
+  /** A violation with error `code` and the offending `pdu` bytes. */
   constructor(code: number, message: string, pdu?: Uint8Array, options?: ErrorOptions) {
     super(message, options);
     this.code = code;
@@ -38,6 +41,7 @@ export class PeerError extends RtrError {
   readonly code: number;
   /** Arbitrary text from the peer's Error Report (may be empty). */
   readonly text: string;
+  /** From a received Error Report; exits 4 for No Data Available (code 2), 3 otherwise. */
   constructor(code: number, text: string, message: string) {
     super(message);
     this.code = code;

@@ -18,33 +18,49 @@ import { VrpSet, VrpSetBuilder, W } from "./vrp_set.ts";
 
 /** A prefix filter (RFC 8416 §3.3.1): VRPs covered by `prefix` and/or of `asn` are removed. */
 export interface PrefixFilter {
+  /** Prefix whose covered VRPs are removed, canonical `addr/len`. */
   prefix?: string;
+  /** Origin AS whose VRPs are removed. */
   asn?: number;
+  /** The entry's `comment`. */
   comment?: string;
 }
 
 /** A BGPsec filter (RFC 8416 §3.3.2): router keys of `asn` and/or with `ski` (hex) are removed. */
 export interface BgpsecFilter {
+  /** AS whose router keys are removed. */
   asn?: number;
+  /** SKI of the keys removed, 40 upper-case hex digits. */
   ski?: string;
+  /** The entry's `comment`. */
   comment?: string;
 }
 
 /** An ASPA filter: a customer's record, or some providers (of one customer or of all). */
 export interface AspaFilter {
+  /** Customer AS (`customerAsid`) the filter applies to; absent: every customer. */
   customer?: number;
+  /** Providers removed from the record; absent: the whole record. */
   providers?: number[];
+  /** The entry's `comment`. */
   comment?: string;
 }
 
 /** A parsed, checked SLURM document. */
 export interface Slurm {
+  /** `slurmVersion`: 1 (RFC 8416) or 2 (with ASPA). */
   version: 1 | 2;
+  /** `validationOutputFilters.prefixFilters` (RFC 8416 §3.3.1). */
   prefixFilters: PrefixFilter[];
+  /** `validationOutputFilters.bgpsecFilters` (RFC 8416 §3.3.2). */
   bgpsecFilters: BgpsecFilter[];
+  /** `validationOutputFilters.aspaFilters` (version 2 only). */
   aspaFilters: AspaFilter[];
+  /** `locallyAddedAssertions.prefixAssertions` as VRPs (RFC 8416 §3.4.1). */
   prefixAssertions: Vrp[];
+  /** `locallyAddedAssertions.bgpsecAssertions` as router keys (RFC 8416 §3.4.2). */
   bgpsecAssertions: RouterKey[];
+  /** `locallyAddedAssertions.aspaAssertions` as ASPA records (version 2 only). */
   aspaAssertions: Aspa[];
 }
 

@@ -7,6 +7,7 @@ import { VrpSet } from "./vrp_set.ts";
 
 /** Everything a cache told us, canonical and sorted. */
 export interface PayloadTable {
+  /** Validated ROA Payloads, sorted. */
   vrps: VrpSet;
   /** Sorted by ASN, SKI, key. */
   routerKeys: RouterKey[];
@@ -49,10 +50,15 @@ export function makeTable(
 
 /** Counts of a table, as reported in metadata and sync records. */
 export interface TableCounts {
+  /** Number of VRPs, both families. */
   vrps: number;
+  /** Number of IPv4 VRPs. */
   vrpsIpv4: number;
+  /** Number of IPv6 VRPs. */
   vrpsIpv6: number;
+  /** Number of BGPsec router keys. */
   routerKeys: number;
+  /** Number of ASPA records (one per customer). */
   aspas: number;
 }
 
@@ -70,7 +76,9 @@ export function tableCounts(t: PayloadTable): TableCounts {
 
 /** The net change from one table to another. */
 export interface TableDiff {
+  /** VRPs added (`announced`) and removed (`withdrawn`). */
   vrps: { announced: VrpSet; withdrawn: VrpSet };
+  /** Router keys added (`announced`) and removed (`withdrawn`). */
   routerKeys: { announced: RouterKey[]; withdrawn: RouterKey[] };
   /** `announced` holds new and changed customers (an ASPA announce replaces); `withdrawn` removed ones. */
   aspas: { announced: Aspa[]; withdrawn: Aspa[] };

@@ -6,8 +6,11 @@
 
 /** Timer values in seconds (End of Data in v1/v2; local defaults for v0). */
 export interface Timers {
+  /** Refresh Interval: how often the router polls (RFC 8210 §6). */
   refresh: number;
+  /** Retry Interval: the wait after a failed query (RFC 8210 §6). */
   retry: number;
+  /** Expire Interval: how long data stays usable without a refresh (RFC 8210 §6). */
   expire: number;
 }
 

@@ -8,12 +8,15 @@
 export interface Vrp {
   /** Canonical `addr/len`. */
   prefix: string;
+  /** Maximum prefix length in bits (RFC 6811 §2). */
   maxLength: number;
+  /** Origin AS the VRP authorises. */
   asn: number;
 }
 
 /** A BGPsec router key. */
 export interface RouterKey {
+  /** AS number the router key belongs to. */
   asn: number;
   /** Subject Key Identifier, 40 upper-case hex digits. */
   ski: string;
@@ -23,7 +26,9 @@ export interface RouterKey {
 
 /** An ASPA record: a customer AS and its sorted, unique provider ASes. */
 export interface Aspa {
+  /** Customer AS number. */
   customer: number;
+  /** Provider AS numbers, sorted and unique. */
   providers: number[];
 }
 

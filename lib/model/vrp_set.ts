@@ -244,6 +244,7 @@ function sortOrder(d: Uint32Array, n: number): Uint32Array {
 export class VrpSet {
   /** Packed records, sorted, unique. */
   readonly data: Uint32Array;
+  /** Wrap packed records, which must already be sorted and unique (not checked). */
   constructor(data: Uint32Array = new Uint32Array(0)) {
     this.data = data;
   }

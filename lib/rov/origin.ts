@@ -47,9 +47,11 @@ export const ROV_INVALID = 2;
 
 /** A route to validate: prefix as address words (1 for IPv4, 4 for IPv6), length and origin. */
 export interface Route {
+  /** IP version of the prefix. */
   family: 4 | 6;
   /** Address words; bits beyond `length` are ignored. */
   addr: ArrayLike<number>;
+  /** Prefix length in bits. */
   length: number;
   /** Origin AS (0 … 2^32-1). */
   asn: number;
@@ -57,6 +59,7 @@ export interface Route {
 
 /** The outcome of validating one route; VRPs are record indices into the set (see `vrpAt`). */
 export interface RovResult {
+  /** Validation state (RFC 6811 §2). */
   state: RovState;
   /** Set only when `state` is `invalid`. */
   reason: InvalidReason | null;

@@ -40,11 +40,15 @@ const NONE: SessionEvent = Object.freeze({ kind: "none" });
 export interface SyncResult {
   /** True when the response was to a Reset Query (a full table). */
   reset: boolean;
+  /** Protocol version of the response. */
   version: number;
+  /** Session ID of the committed data. */
   sessionId: number;
+  /** Serial Number from End of Data. */
   serial: number;
   /** Serial before this response (undefined for the first sync). */
   previousSerial?: number;
+  /** Timers in force after this response, clamped into range (RFC 8210 §6). */
   timers: Timers;
   /** The table after the commit. */
   table: PayloadTable;
@@ -52,6 +56,7 @@ export interface SyncResult {
   diff: TableDiff;
   /** Records announced / withdrawn in the response itself. */
   announced: number;
+  /** Records withdrawn in the response itself. */
   withdrawn: number;
   /** Prefix PDUs that had host bits set (masked). */
   hostBitsMasked: number;
@@ -77,10 +82,15 @@ export type SessionEvent =
 
 /** State a session can resume from (stored by `follow`). */
 export interface ResumeState {
+  /** Protocol version the stored session was negotiated at. */
   version: number;
+  /** Session ID of the stored data. */
   sessionId: number;
+  /** Serial Number of the stored data. */
   serial: number;
+  /** Table the stored serial describes. */
   table: PayloadTable;
+  /** Timers last received (the defaults when absent). */
   timers?: Timers;
 }
 
@@ -119,9 +129,13 @@ export class ClientSession {
   proposal: number;
   /** Negotiated version, once the first response PDU arrived. */
   version: number | null = null;
+  /** Session ID of the data held (or of `startFrom`); null when none. */
   sessionId: number | null = null;
+  /** Serial Number of the data held (or of `startFrom`); null when none. */
   serial: number | null = null;
+  /** Timers in force: the last End of Data's (clamped), else the defaults (RFC 8210 §6). */
   timers: Timers = { ...DEFAULT_TIMERS };
+  /** Table of the last commit (or the resumed one); empty before. */
   table: PayloadTable = emptyTable();
   /** Cap on the records of one response (undefined: the default of `responseLimits`). */
   maxResponseRecords: number | undefined;
@@ -136,6 +150,7 @@ export class ClientSession {
   #notifyPending = false;
   #deltaOnly = false;
 
+  /** A session proposing `opts.version` (default the highest), from `resume` or `startFrom`. */
   constructor(opts: SessionOptions = {}) {
     this.proposal = opts.version ?? MAX_VERSION;
     this.maxResponseRecords = opts.maxResponseRecords;

@@ -85,7 +85,9 @@ type Phase = "waiting" | "open";
 
 /** The timing and state of one long-lived RTR session, as data. */
 export class FollowMachine {
+  /** The current session; replaced by a new one when the version to propose changes. */
   session: ClientSession;
+  /** Version negotiation across this machine's connections (8210bis §7). */
   readonly negotiation: VersionNegotiation;
   readonly #timeoutMs: number;
   readonly #retrySec?: number;
@@ -109,6 +111,7 @@ export class FollowMachine {
   #out: FollowAction[] = [];
   #events: SessionEvent[] = [];
 
+  /** A machine waiting to connect, from `opts.resume` or `opts.startFrom` if given. */
   constructor(opts: FollowMachineOptions = {}) {
     const r = opts.resume;
     this.negotiation = new VersionNegotiation(opts.version, r?.version);

@@ -31,6 +31,7 @@ export class VersionNegotiation {
   downgradedFrom: number | null = null;
   #reported = false;
 
+  /** Propose at most `highest`; `spoken` is a version the cache is known to answer at. */
   constructor(highest = MAX_VERSION, spoken?: number) {
     this.highest = Math.min(highest, MAX_VERSION);
     this.version = this.highest;

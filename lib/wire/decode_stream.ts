@@ -15,6 +15,7 @@ import type { Pdu } from "./pdu.ts";
 export interface PduBatch {
   /** The chunk; valid until the consumer asks for the next batch. */
   readonly bytes: Uint8Array;
+  /** A DataView over `bytes`, for reading PDU headers. */
   readonly view: DataView;
   /** The PDU that began in an earlier chunk and ended in this one, if any (decoded). */
   readonly straddled: Pdu | null;
@@ -22,6 +23,7 @@ export interface PduBatch {
   readonly straddledRaw: Uint8Array | null;
   /** Whole PDUs lie in `bytes` from `start` to `end`. */
   readonly start: number;
+  /** End of that range (exclusive). */
   readonly end: number;
   /** The decoded PDUs of that range (everything but Prefix PDUs), in order. */
   readonly pdus: Pdu[];
