@@ -15,9 +15,17 @@ import { flag, parseCommandArgs } from "./args.ts";
 import type { Command } from "./command.ts";
 import { stdoutSink, warn } from "./io.ts";
 import { loadSource, SOURCE_HELP, SOURCE_OPTIONS } from "./table_source.ts";
+import {
+  checkAspaFlags,
+  SHOW_ASPA_HELP,
+  SHOW_ASPA_OPTIONS,
+  showAspa,
+  wantsAspa,
+} from "./show_aspa.ts";
 
 const help = `Usage: rtr show PREFIX... [-l] [options]
        rtr show --asn N | --prefix P[+] [options]
+       rtr show --aspa AS | --providers-of AS [options]
 
 The old rtr_show table: the VRPs (ROAs) whose prefix is exactly PREFIX, or with -l also
 those more specific than it. A header line per PREFIX, then one row per VRP:
@@ -33,6 +41,7 @@ Options:
   --asn N           only VRPs with origin AS N (repeatable: any of them)
   --prefix P        only VRPs with prefix P exactly; P+ for P and every more specific
                     prefix (repeatable: any of them)
+${SHOW_ASPA_HELP}
 ${SOURCE_HELP}
   -h, --help        show this help
 
@@ -51,10 +60,14 @@ async function run(args: string[]): Promise<number> {
     long: { type: "boolean", short: "l" },
     asn: FILTER_OPTIONS.asn,
     prefix: FILTER_OPTIONS.prefix,
+    ...SHOW_ASPA_OPTIONS,
   });
+  checkAspaFlags(p);
   const filter = parseFilter(p, []);
-  if (p.positionals.length === 0 && filterIsEmpty(filter)) {
-    throw new UsageError("Expected at least one PREFIX, --asn or --prefix (see 'rtr show --help')");
+  if (p.positionals.length === 0 && filterIsEmpty(filter) && !wantsAspa(p)) {
+    throw new UsageError(
+      "Expected at least one PREFIX, --asn, --prefix or --aspa (see 'rtr show --help')",
+    );
   }
   const prefixes = p.positionals.map((text) => {
     const q = tryParsePrefix(text);
@@ -72,6 +85,7 @@ async function run(args: string[]): Promise<number> {
   const ix = new RovIndex(table.vrps);
   const d = table.vrps.data;
   const sink = stdoutSink();
+  if (wantsAspa(p)) await showAspa(p, table, sink);
   const filtered = !filterIsEmpty(filter);
   const vrpRow = (route: string | null, i: number) => {
     const x = i * W, len = (d[x] >>> 8) & 255, max = d[x] & 255;
@@ -86,7 +100,7 @@ async function run(args: string[]): Promise<number> {
       await sink.write(vrpRow(q.canonical, i));
     }
   }
-  if (prefixes.length === 0) {
+  if (prefixes.length === 0 && filtered) {
     // Rows chosen by the filter alone: each VRP is its own route.
     await sink.write(row("ROUTE", "ROA", "MaxLen", "ASN"));
     const n = table.vrps.size;

@@ -15,11 +15,13 @@ import { flag, parseCommandArgs, str } from "./args.ts";
 import type { Command } from "./command.ts";
 import { type ByteWriter, warn } from "./io.ts";
 import { loadSource, SOURCE_HELP, SOURCE_OPTIONS } from "./table_source.ts";
+import { ASPA_HELP, ASPA_OPTIONS, runAspa } from "./validate_aspa.ts";
 
 const FORMATS = ["ndjson", "text", "rov"] as const;
 type Format = typeof FORMATS[number];
 
 const help = `Usage: rtr validate [PREFIX ASN] [options]
+       rtr validate --aspa [PREFIX AS_PATH] [options]
 
 Route origin validation (RFC 6811): is the route valid, invalid or not found, and which VRPs
 decided it. One route from the arguments (192.0.2.0/24 AS64496, 192.0.2.0/24 64496 or
@@ -42,6 +44,7 @@ ${SOURCE_HELP}
   --more-specifics  also list the VRPs more specific than each route (ndjson, text)
   --fail-on STATE   exit 1 when any route is STATE: invalid or not-found (repeatable or
                     invalid,not-found), for CI; every route is still answered
+${ASPA_HELP}
   -h, --help        show this help
 
 Exit codes: 0 every route was validated (whatever its state, unless --fail-on); 1 the table
@@ -305,7 +308,9 @@ async function run(args: string[]): Promise<number> {
     format: { type: "string" },
     "more-specifics": { type: "boolean" },
     "fail-on": { type: "string", multiple: true },
+    ...ASPA_OPTIONS,
   });
+  if (flag(p, "aspa")) return runAspa(p, new ByteOut(Deno.stdout));
   const failOn = failOnStates(p.values["fail-on"]);
   const format = (str(p, "format") ?? "ndjson") as Format;
   if (!FORMATS.includes(format)) {
