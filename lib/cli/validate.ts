@@ -58,7 +58,7 @@ const enc = new TextEncoder();
  * Output built as bytes in one growing buffer (the shared ASCII builder): a million NDJSON
  * records built as strings cost more in string flattening and encoding than the validation.
  */
-class ByteOut extends AsciiBuffer {
+export class ByteOut extends AsciiBuffer {
   readonly #w: ByteWriter;
   constructor(w: ByteWriter) {
     super(1 << 20);

@@ -53,27 +53,169 @@ export const ASPA_HELP =
   --neighbour-as N  the neighbour's AS: the path's most recent AS must be it (a bgpdump
                     line's peer AS is used when present)`;
 
-/** What validate.ts hands over: its byte output (text, integers, flush). */
+/** What validate.ts hands over: its byte output (text, bytes, integers, flush). */
 export interface AspaOut {
   text(s: string): void;
+  bytes(src: Uint8Array, from?: number, to?: number): void;
   uint(v: number): void;
   flush(): Promise<void>;
 }
 
+const enc = new TextEncoder();
+const B = (s: string) => enc.encode(s);
+
+/** Digit scratch of RecordBytes.num. */
+const DIGITS = new Uint8Array(10);
+
+/** One record's bytes, reused from record to record. */
+class RecordBytes {
+  buf = new Uint8Array(4096);
+  len = 0;
+
+  #room(n: number): void {
+    if (this.len + n <= this.buf.length) return;
+    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+
+  /** Append bytes (a loop for short constants, a copy for long ones). */
+  put(src: Uint8Array): this {
+    const n = src.length;
+    this.#room(n);
+    if (n > 24) {
+      this.buf.set(src, this.len);
+      this.len += n;
+      return this;
+    }
+    const b = this.buf;
+    let len = this.len;
+    for (let i = 0; i < n; i++) b[len++] = src[i];
+    this.len = len;
+    return this;
+  }
+
+  /** Append a non-negative integer below 2^32 in decimal, without making a string. */
+  num(v: number): this {
+    this.#room(10);
+    const b = this.buf, d = DIGITS;
+    let n = 0;
+    if (v < 0x80000000) {
+      let x = v | 0;
+      do {
+        const q = (x / 10) | 0;
+        d[n++] = 48 + x - q * 10;
+        x = q;
+      } while (x > 0);
+    } else {
+      do {
+        const q = Math.floor(v / 10);
+        d[n++] = 48 + v - q * 10;
+        v = q;
+      } while (v > 0);
+    }
+    let len = this.len;
+    while (n > 0) b[len++] = d[--n];
+    this.len = len;
+    return this;
+  }
+
+  /**
+   * Append the hop objects of an explanation (`{"from":A,"to":B,"result":"…"}`, with `reverse`
+   * when `down`), in one tight loop: this is most of a record's bytes.
+   */
+  hops(e: AspaExplanation, down: boolean): void {
+    const n = e.n, seq = e.seq, up = e.up, dn = e.down;
+    this.#room(n * 120);
+    const b = this.buf, d = DIGITS;
+    let len = this.len;
+    for (let i = 0; i + 1 < n; i++) {
+      const head = i > 0 ? J_HOP_NEXT : J_HOP_FIRST;
+      for (let k = 0; k < head.length; k++) b[len++] = head[k];
+      for (let side = 0; side < 2; side++) {
+        if (side === 1) { for (let k = 0; k < J_TO.length; k++) b[len++] = J_TO[k]; }
+        let x = seq[i + side], m = 0;
+        do {
+          const q = Math.floor(x / 10);
+          d[m++] = 48 + x - q * 10;
+          x = q;
+        } while (x > 0);
+        while (m > 0) b[len++] = d[--m];
+      }
+      const tail = down ? J_RESULT_REVERSE[up[i] * 3 + dn[i]] : J_RESULT[up[i]];
+      for (let k = 0; k < tail.length; k++) b[len++] = tail[k];
+    }
+    this.len = len;
+  }
+
+  /** Append ASCII text. */
+  ascii(s: string): this {
+    this.#room(s.length);
+    for (let i = 0; i < s.length; i++) this.buf[this.len++] = s.charCodeAt(i);
+    return this;
+  }
+}
+
+const J_START = B(`{"type":"validation","prefix":"`);
+const J_PATH = B(`","path":[`);
+const J_ASN = B(`],"asn":`);
+const J_NEIGHBOUR = NEIGHBOUR_ROLES.map((r) => B(`,"neighbour":"${r}","neighbourAs":`));
+const J_ROV_STATE = ["valid", "invalid", "not-found"].map((s) =>
+  B(`,"rov":{"state":"${s}","reason":`)
+);
+const J_ROV_REASON: Record<string, Uint8Array> = {
+  as: B(`"as"`),
+  length: B(`"length"`),
+  "as-and-length": B(`"as-and-length"`),
+};
+const J_MATCHED = B(`,"matched":[`);
+const J_UNMATCHED_AS = B(`,"unmatchedAs":[`);
+const J_UNMATCHED_LENGTH = B(`,"unmatchedLength":[`);
+const J_ASPA_STATE = ASPA_STATES.map((s) => B(`},"aspa":{"state":"${s}","procedure":`));
+const J_UPSTREAM = B(`"upstream","reason":`);
+const J_DOWNSTREAM = B(`"downstream","reason":`);
+const J_ASPA_REASON: Record<string, Uint8Array> = {
+  empty: B(`"empty"`),
+  "as-set": B(`"as-set"`),
+  neighbour: B(`"neighbour"`),
+  hop: B(`"hop"`),
+};
+const J_HOPS = B(`,"hops":[`);
+const J_HOP_FIRST = B(`{"from":`);
+const J_HOP_NEXT = B(`,{"from":`);
+const J_TO = B(`,"to":`);
+const J_RESULT = HOP_RESULTS.map((r) => B(`,"result":"${r}"}`));
+const J_RESULT_REVERSE = HOP_RESULTS.flatMap((r) =>
+  HOP_RESULTS.map((q) => B(`,"result":"${r}","reverse":"${q}"}`))
+);
+const J_MAX_UP = B(`],"maxUpRamp":`);
+const J_MIN_UP = B(`,"minUpRamp":`);
+const J_MAX_DOWN = B(`,"maxDownRamp":`);
+const J_MIN_DOWN = B(`,"minDownRamp":`);
+const J_END = B("}}\n");
+const NULL = B("null");
+const COMMA = B(",");
+const CLOSE = B("]");
+const DOT = B(".");
+const SLASH = B("/");
+
 const FORMATS = ["ndjson", "text", "summary"] as const;
-type Format = typeof FORMATS[number];
+/** An output format of `validate --aspa`. */
+export type AspaFormat = typeof FORMATS[number];
 const ROV_STATES = ["valid", "invalid", "not-found"] as const;
 
-/** Writes the verdicts of routes in one format. */
-class AspaWriter {
+/** Writes the verdicts of routes in one format (exported for bench/aspa_bench.ts). */
+export class AspaWriter {
   readonly #rov: RovIndex;
   readonly #aspa: AspaIndex;
-  readonly #format: Format;
+  readonly #format: AspaFormat;
   readonly #role: NeighbourRole;
   readonly #neighbourAs: number;
   readonly out: AspaOut;
   readonly #e = new AspaExplanation();
-  readonly #vrpJson: string[] = [];
+  readonly #opts = { procedure: 0, neighbourAs: -1, hasSet: false };
+  readonly #vrpJson: Uint8Array[] = [];
+  readonly #b = new RecordBytes();
   #headerDone = false;
   /** Summary counts: rov state index × 3 + aspa state code. */
   readonly counts = new Float64Array(9);
@@ -81,7 +223,7 @@ class AspaWriter {
   constructor(
     rov: RovIndex,
     aspa: AspaIndex,
-    opts: { format: Format; role: NeighbourRole; neighbourAs: number },
+    opts: { format: AspaFormat; role: NeighbourRole; neighbourAs: number },
     out: AspaOut,
   ) {
     this.#rov = rov;
@@ -97,73 +239,65 @@ class AspaWriter {
     const role = r.role ?? this.#role;
     const neighbourAs = r.neighbourAs >= 0 ? r.neighbourAs : this.#neighbourAs;
     const rov = this.#rov.validate(r.route);
-    const e = this.#aspa.explain(r.path, r.path.length, {
-      procedure: procedureOf(role),
-      neighbourAs: checksNeighbour(role) ? neighbourAs : -1,
-      hasSet: r.hasSet,
-    }, this.#e);
+    const o = this.#opts;
+    o.procedure = procedureOf(role);
+    o.neighbourAs = checksNeighbour(role) ? neighbourAs : -1;
+    o.hasSet = r.hasSet;
+    const e = this.#aspa.explain(r.path, r.path.length, o, this.#e);
     if (this.#format === "summary") {
       this.counts[ROV_STATES.indexOf(rov.state) * 3 + e.state]++;
       return;
     }
-    const prefix = formatPrefix(r.route.family, r.route.addr, r.route.length);
-    if (this.#format === "text") return this.#textLine(prefix, r, role, rov, e);
-    const out = this.out;
-    out.text(`{"type":"validation","prefix":"${prefix}","path":`);
-    out.text(JSON.stringify(r.segments));
-    out.text(`,"asn":`);
-    if (r.originKnown) out.uint(r.route.asn);
-    else out.text("null");
-    out.text(`,"neighbour":"${role}","neighbourAs":`);
-    if (neighbourAs >= 0) out.uint(neighbourAs);
-    else out.text("null");
-    out.text(`,"rov":{"state":"${rov.state}","reason":`);
-    out.text(rov.reason ? `"${rov.reason}"` : "null");
-    this.#list(`,"matched":`, rov.matched);
-    this.#list(`,"unmatchedAs":`, rov.unmatchedAs);
-    this.#list(`,"unmatchedLength":`, rov.unmatchedLength);
-    out.text(`},"aspa":{"state":"${ASPA_STATES[e.state]}","procedure":"`);
-    out.text(e.procedure === DOWNSTREAM ? "downstream" : "upstream");
-    out.text(`","reason":`);
-    out.text(e.reason ? `"${e.reason}"` : "null");
-    out.text(`,"hops":[`);
-    const seq = e.seq, n = e.n;
-    for (let i = 0; i + 1 < n; i++) this.#hop(i, seq[i], seq[i + 1], e.up[i]);
-    out.text(`],"maxUpRamp":`);
-    out.uint(e.maxUp);
-    out.text(`,"minUpRamp":`);
-    out.uint(e.minUp);
-    if (e.procedure === DOWNSTREAM) {
-      out.text(`,"downHops":[`);
-      for (let j = n - 2, k = 0; j >= 0; j--, k++) this.#hop(k, seq[j + 1], seq[j], e.down[j]);
-      out.text(`],"maxDownRamp":`);
-      out.uint(e.maxDown);
-      out.text(`,"minDownRamp":`);
-      out.uint(e.minDown);
+    if (this.#format === "text") {
+      const prefix = formatPrefix(r.route.family, r.route.addr, r.route.length);
+      return this.#textLine(prefix, r, role, rov, e);
     }
-    out.text("}}\n");
+    // NDJSON, built as bytes: a million records built as strings cost more than verifying them.
+    const b = this.#b;
+    b.len = 0;
+    b.put(J_START);
+    const a = r.route.addr;
+    if (r.route.family === 4) {
+      const w = a[0];
+      b.num(w >>> 24).put(DOT).num((w >>> 16) & 255).put(DOT).num((w >>> 8) & 255).put(DOT);
+      b.num(w & 255).put(SLASH).num(r.route.length);
+    } else b.ascii(formatPrefix(6, a, r.route.length));
+    b.put(J_PATH);
+    for (let k = 0; k < r.segments.length; k++) {
+      const g = r.segments[k];
+      if (k > 0) b.put(COMMA);
+      if (typeof g === "number") b.num(g);
+      else b.ascii(`[${g.join(",")}]`);
+    }
+    b.put(J_ASN);
+    if (r.originKnown) b.num(r.route.asn);
+    else b.put(NULL);
+    b.put(J_NEIGHBOUR[NEIGHBOUR_ROLES.indexOf(role)]);
+    if (neighbourAs >= 0) b.num(neighbourAs);
+    else b.put(NULL);
+    b.put(J_ROV_STATE[ROV_STATES.indexOf(rov.state)]);
+    b.put(rov.reason === null ? NULL : J_ROV_REASON[rov.reason]);
+    this.#list(J_MATCHED, rov.matched);
+    this.#list(J_UNMATCHED_AS, rov.unmatchedAs);
+    this.#list(J_UNMATCHED_LENGTH, rov.unmatchedLength);
+    b.put(J_ASPA_STATE[e.state]).put(e.procedure === DOWNSTREAM ? J_DOWNSTREAM : J_UPSTREAM);
+    b.put(e.reason === null ? NULL : J_ASPA_REASON[e.reason]).put(J_HOPS);
+    const down = e.procedure === DOWNSTREAM;
+    b.hops(e, down);
+    b.put(J_MAX_UP).num(e.maxUp).put(J_MIN_UP).num(e.minUp);
+    if (down) b.put(J_MAX_DOWN).num(e.maxDown).put(J_MIN_DOWN).num(e.minDown);
+    b.put(J_END);
+    this.out.bytes(b.buf, 0, b.len);
   }
 
-  #hop(k: number, from: number, to: number, result: number): void {
-    const out = this.out;
-    out.text(k > 0 ? `,{"from":` : `{"from":`);
-    out.uint(from);
-    out.text(`,"to":`);
-    out.uint(to);
-    out.text(`,"result":"`);
-    out.text(HOP_RESULTS[result]);
-    out.text(`"}`);
-  }
-
-  #list(key: string, l: readonly number[]): void {
-    const out = this.out;
-    out.text(key);
-    out.text("[");
+  #list(key: Uint8Array, l: readonly number[]): void {
+    const b = this.#b;
+    b.put(key);
     for (let k = 0; k < l.length; k++) {
-      if (k > 0) out.text(",");
-      out.text(this.#vrpJson[l[k]] ??= this.#vrp(l[k]));
+      if (k > 0) b.put(COMMA);
+      b.put(this.#vrpJson[l[k]] ??= enc.encode(this.#vrp(l[k])));
     }
-    out.text("]");
+    b.put(CLOSE);
   }
 
   #vrp(i: number): string {
@@ -294,7 +428,7 @@ function neighbourFlags(p: Parsed): { role: NeighbourRole; neighbourAs: number }
 
 /** Run `validate --aspa` with parsed flags; `out` is validate's byte output on stdout. */
 export async function runAspa(p: Parsed, out: AspaOut): Promise<number> {
-  const format = (str(p, "format") ?? "ndjson") as Format;
+  const format = (str(p, "format") ?? "ndjson") as AspaFormat;
   if (!FORMATS.includes(format)) {
     throw new UsageError(
       `--format ${JSON.stringify(format)} is not available with --aspa: use one of ${

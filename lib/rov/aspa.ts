@@ -258,13 +258,28 @@ export class AspaIndex {
     procedure: number,
     neighbourAs: number,
   ): number {
-    if (len === 0) return ASPA_INVALID;
-    if (neighbourAs >= 0 && (path[0] >>> 0) !== neighbourAs) return ASPA_INVALID;
+    return this.verifyRange(path, 0, len, procedure, neighbourAs);
+  }
+
+  /**
+   * `verifyState` of the path held in `buf[from … to)`: for paths packed into one array, without a
+   * subarray per path.
+   */
+  verifyRange(
+    buf: ArrayLike<number>,
+    from: number,
+    to: number,
+    procedure: number,
+    neighbourAs: number,
+  ): number {
+    const len = to - from;
+    if (len <= 0) return ASPA_INVALID;
+    if (neighbourAs >= 0 && (buf[from] >>> 0) !== neighbourAs) return ASPA_INVALID;
     if (len > SEQ.length) SEQ = new Uint32Array(len * 2);
     const seq = SEQ;
     let n = 0;
-    for (let i = len - 1; i >= 0; i--) {
-      const a = path[i] >>> 0;
+    for (let i = to - 1; i >= from; i--) {
+      const a = buf[i] >>> 0;
       if (n === 0 || seq[n - 1] !== a) seq[n++] = a;
     }
     if (procedure === UPSTREAM) {

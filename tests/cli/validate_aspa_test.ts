@@ -121,7 +121,13 @@ Deno.test("rtr validate --aspa reads stdin: per-line neighbour overrides, AS_SET
       ["rs", "valid", "valid", "upstream", null],
     ]);
     const down = records(r.stdout)[1].aspa;
-    assert.deepEqual(down.downHops, [{ from: 64501, to: 64500, result: "not-provider+" }]);
+    // Downstream: each hop checked both ways (is `to` a provider of `from`, and the reverse).
+    assert.deepEqual(down.hops, [{
+      from: 64500,
+      to: 64501,
+      result: "provider+",
+      reverse: "not-provider+",
+    }]);
     assert.deepEqual(
       [down.maxUpRamp, down.minUpRamp, down.maxDownRamp, down.minDownRamp],
       [2, 2, 1, 1],
