@@ -10,7 +10,11 @@ function ok(line: string): PathRoute {
 
 Deno.test("parsePathLine() reads PREFIX AS_PATH, neighbour first and origin last", () => {
   const r = ok("192.0.2.77/24 64502 AS64501 64500 64500");
-  assert.deepEqual([r.route.family, Array.from(r.route.addr), r.route.length], [4, [0xc0000200], 24]);
+  assert.deepEqual([r.route.family, Array.from(r.route.addr), r.route.length], [
+    4,
+    [0xc0000200],
+    24,
+  ]);
   assert.deepEqual(r.path, [64502, 64501, 64500, 64500]);
   assert.deepEqual(r.segments, [64502, 64501, 64500, 64500]);
   assert.equal(r.route.asn, 64500);
