@@ -15,7 +15,7 @@ import { flag, parseCommandArgs, str } from "./args.ts";
 import type { Command } from "./command.ts";
 import { type ByteWriter, warn } from "./io.ts";
 import { loadSource, SOURCE_HELP, SOURCE_OPTIONS } from "./table_source.ts";
-import { ASPA_HELP, ASPA_OPTIONS, runAspa } from "./validate_aspa.ts";
+import { ASPA_HELP, ASPA_OPTIONS, ASPA_RULES, runAspa } from "./validate_aspa.ts";
 
 const FORMATS = ["ndjson", "text", "rov"] as const;
 type Format = typeof FORMATS[number];
@@ -35,6 +35,7 @@ valid: some VRP matches; invalid: VRPs cover the route but none matches; not-fou
 VRP covers it. An invalid route's reason is "as" (only VRPs of other ASes, or AS0, cover
 it), "length" (only VRPs of its own AS, whose maxLength is too short) or "as-and-length".
 
+${ASPA_RULES}
 Options:
 ${SOURCE_HELP}
   --format F        ndjson (default): one validation record per route; text: an aligned

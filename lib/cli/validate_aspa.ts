@@ -39,6 +39,19 @@ export const ASPA_OPTIONS: OptionSpec = {
   "neighbor-as": { type: "string" },
 };
 
+/** The paragraph of `validate --help` on AS path verification. */
+export const ASPA_RULES = `With --aspa, each route's AS path is also verified with ASPA records
+(draft-ietf-sidrops-aspa-verification-19). Prepends are collapsed; hop(C, P) is provider+
+when C's records (all of them together) list P, not-provider+ when C has a record without
+P (a record of AS0 alone: C has no providers), no-attestation when C has none. Upstream
+(a route from a customer, peer, RS or RS-client): invalid on any not-provider+ hop from the
+origin up, unknown on any no-attestation hop, else valid. Downstream (from a provider): an
+up-ramp from the origin and a down-ramp from the neighbour, with at most one lateral hop
+between them; invalid when even counting no-attestation as provider+ they cannot meet,
+unknown when only that way, else valid. An empty path, an AS_SET, or a path whose most
+recent AS is not the neighbour's AS is invalid.
+`;
+
 /** Help lines for ASPA_OPTIONS. */
 export const ASPA_HELP =
   `  --aspa            also verify each route's AS path with the table's ASPA records
