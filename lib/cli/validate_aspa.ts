@@ -85,18 +85,18 @@ class RecordBytes {
   buf = new Uint8Array(4096);
   len = 0;
 
-  #room(n: number): void {
+  /** Make room for `n` more bytes: `put` and `num` do not check, the caller reserves. */
+  reserve(n: number): void {
     if (this.len + n <= this.buf.length) return;
     const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
     next.set(this.buf.subarray(0, this.len));
     this.buf = next;
   }
 
-  /** Append bytes (a loop for short constants, a copy for long ones). */
+  /** Append bytes (a loop for short constants, a copy for long ones); see `reserve`. */
   put(src: Uint8Array): this {
     const n = src.length;
-    this.#room(n);
-    if (n > 24) {
+    if (n > 64) {
       this.buf.set(src, this.len);
       this.len += n;
       return this;
@@ -108,9 +108,8 @@ class RecordBytes {
     return this;
   }
 
-  /** Append a non-negative integer below 2^32 in decimal, without making a string. */
+  /** Append a non-negative integer below 2^32 in decimal, without a string; see `reserve`. */
   num(v: number): this {
-    this.#room(10);
     const b = this.buf, d = DIGITS;
     let n = 0;
     if (v < 0x80000000) {
@@ -139,7 +138,7 @@ class RecordBytes {
    */
   hops(e: AspaExplanation, down: boolean): void {
     const n = e.n, seq = e.seq, up = e.up, dn = e.down;
-    this.#room(n * 120);
+    this.reserve(n * 120);
     const b = this.buf, d = DIGITS;
     let len = this.len;
     for (let i = 0; i + 1 < n; i++) {
@@ -163,7 +162,7 @@ class RecordBytes {
 
   /** Append ASCII text. */
   ascii(s: string): this {
-    this.#room(s.length);
+    this.reserve(s.length);
     for (let i = 0; i < s.length; i++) this.buf[this.len++] = s.charCodeAt(i);
     return this;
   }
@@ -227,7 +226,8 @@ export class AspaWriter {
   readonly out: AspaOut;
   readonly #e = new AspaExplanation();
   readonly #opts = { procedure: 0, neighbourAs: -1, hasSet: false };
-  readonly #vrpJson: Uint8Array[] = [];
+  /** Each VRP's JSON, rendered once (indexed by record, packed so lookups stay fast). */
+  readonly #vrpJson: (Uint8Array | null)[];
   readonly #b = new RecordBytes();
   #headerDone = false;
   /** Summary counts: rov state index × 3 + aspa state code. */
@@ -240,6 +240,7 @@ export class AspaWriter {
     out: AspaOut,
   ) {
     this.#rov = rov;
+    this.#vrpJson = new Array(rov.set.size).fill(null);
     this.#aspa = aspa;
     this.#format = opts.format;
     this.#role = opts.role;
@@ -268,6 +269,11 @@ export class AspaWriter {
     // NDJSON, built as bytes: a million records built as strings cost more than verifying them.
     const b = this.#b;
     b.len = 0;
+    // Everything but the hops and AS_SETs (which reserve their own) fits in this.
+    b.reserve(
+      512 + 12 * r.segments.length +
+        100 * (rov.matched.length + rov.unmatchedAs.length + rov.unmatchedLength.length),
+    );
     b.put(J_START);
     const a = r.route.addr;
     if (r.route.family === 4) {
