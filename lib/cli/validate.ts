@@ -15,7 +15,7 @@ import { flag, parseCommandArgs, str } from "./args.ts";
 import type { Command } from "./command.ts";
 import { type ByteWriter, warn } from "./io.ts";
 import { loadSource, SOURCE_HELP, SOURCE_OPTIONS } from "./table_source.ts";
-import { ASPA_HELP, ASPA_OPTIONS, ASPA_RULES, runAspa } from "./validate_aspa.ts";
+import { ASPA_HELP, ASPA_OPTIONS, ASPA_RULES, rejectAspaFlags, runAspa } from "./validate_aspa.ts";
 
 const FORMATS = ["ndjson", "text", "rov"] as const;
 type Format = typeof FORMATS[number];
@@ -312,6 +312,7 @@ async function run(args: string[]): Promise<number> {
     ...ASPA_OPTIONS,
   });
   if (flag(p, "aspa")) return runAspa(p, new ByteOut(Deno.stdout));
+  rejectAspaFlags(p);
   const failOn = failOnStates(p.values["fail-on"]);
   const format = (str(p, "format") ?? "ndjson") as Format;
   if (!FORMATS.includes(format)) {

@@ -335,7 +335,9 @@ export class AspaWriter {
     const out = this.out;
     if (!this.#headerDone) {
       this.#headerDone = true;
-      out.text(`${pad("ROUTE", 20)} ${pad("ROV", 10)} ${pad("ASPA", 8)} ${pad("FROM", 10)} PATH\n`);
+      out.text(
+        `${pad("ROUTE", 20)} ${pad("ROV", 10)} ${pad("ASPA", 8)} ${pad("NEIGHBOUR", 10)} PATH\n`,
+      );
     }
     const path = r.segments.map((s) => typeof s === "number" ? s : `{${s.join(",")}}`).join(" ");
     out.text(
@@ -425,6 +427,15 @@ async function verifyStream(input: ReadableStream<Uint8Array>, w: AspaWriter): P
   rest += dec.decode();
   if (rest !== "") one(rest);
   return bad;
+}
+
+/** Refuse the flags of `--aspa` when it is not given (they would be ignored silently). */
+export function rejectAspaFlags(p: Parsed): void {
+  for (const name of ["neighbour", "neighbor", "neighbour-as", "neighbor-as"]) {
+    if (p.values[name] !== undefined) {
+      throw new UsageError(`--${name} needs --aspa (see 'rtr validate --help')`);
+    }
+  }
 }
 
 /** The neighbour role and AS from the flags (either spelling). */

@@ -432,5 +432,8 @@ export function describeExplanation(e: AspaExplanation): string {
     }
     return `Unknown: ${parts.join("; ")}`;
   }
-  return n <= 1 ? "Valid: a path of one AS" : "Valid: every hop is attested";
+  if (n <= 1) return "Valid: a path of one AS";
+  return e.procedure === UPSTREAM
+    ? "Valid: every hop from the origin up is attested"
+    : "Valid: attested up-ramp and down-ramp with at most one lateral hop between";
 }

@@ -142,7 +142,7 @@ Deno.test("rtr validate --aspa --format text names the first failing hop; --neig
     assert.equal(r.code, 0, r.stderr);
     assert.equal(
       r.stdout,
-      "ROUTE                ROV        ASPA     FROM       PATH\n" +
+      "ROUTE                ROV        ASPA     NEIGHBOUR  PATH\n" +
         "192.0.2.0/24         valid      invalid  customer   64504 64501 64500\n" +
         "  Invalid: AS64501 has an ASPA and AS64504 is not among its providers\n" +
         "198.51.100.0/24      invalid    unknown  customer   64509 64504\n" +
@@ -167,7 +167,7 @@ Deno.test("rtr validate --aspa --format text names the first failing hop; --neig
     assert.equal(d.code, 0, d.stderr);
     assert.equal(
       d.stdout,
-      "ROUTE                ROV        ASPA     FROM       PATH\n" +
+      "ROUTE                ROV        ASPA     NEIGHBOUR  PATH\n" +
         "192.0.2.0/24         valid      valid    provider   64504 64501 64500\n",
     );
   });
@@ -188,6 +188,11 @@ Deno.test("rtr validate --aspa: usage errors exit 2", async () => {
       assert.match(r.stderr, re);
       assert.equal(r.stdout, "");
     }
+    const without = await runRtr(["validate", "--from", file, "--neighbour", "provider"], {
+      stdin: "",
+    });
+    assert.equal(without.code, 2);
+    assert.match(without.stderr, /--neighbour needs --aspa/);
   });
 });
 
