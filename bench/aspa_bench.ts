@@ -1,10 +1,10 @@
 /**
  * AS_PATH verification benchmark (`deno task bench:aspa`): a generated AS hierarchy (tier 1 with
- * AS0 records, tier 2, tier 3, stubs; 1–3 providers each, popular providers more popular), its
- * ASPA records (about 2 % of them missing a provider, as real registrations do), a VRP set for the
- * origins, and paths as a router sees them: an up-ramp from a stub, often one lateral hop and a
- * down-ramp, prepends, and a few leaks; routes from providers verified downstream, the others
- * upstream.
+ * AS0 records, tier 2, tier 3, stubs; 1–3 providers each, popular providers more popular; ASNs
+ * spread as allocated today, below ~402,000, 1 % private 4-byte ones), its ASPA records (about 10 %
+ * of the ASes have none, 2 % of the records miss a provider), a VRP set for the origins, and paths
+ * as a router sees them: an up-ramp from a stub, often one lateral hop and a down-ramp, prepends,
+ * and a few leaks; routes from providers verified downstream, the others upstream.
  *
  * Reports, per million paths: index build time and size; state-only verification
  * (`AspaIndex.verifyState`, allocation-free); the origin check (`RovIndex.stateCode`) on the same
@@ -71,7 +71,8 @@ const asnOf = new Uint32Array(universe);
   for (let i = 0; i < universe; i++) {
     let a: number;
     do {
-      a = i < tier1 ? 100 + int(9000) : rnd() < 0.6 ? 1000 + int(400000) : 4200000000 + int(9e7);
+      // As allocated today: 2-byte and public 4-byte ASNs below ~402,000; 1 % private 4-byte.
+      a = i < tier1 ? 100 + int(9000) : rnd() < 0.99 ? 1000 + int(401000) : 4200000000 + int(9e7);
     } while (used.has(a));
     used.add(a);
     asnOf[i] = a;

@@ -77,8 +77,35 @@ export interface AspaOut {
 const enc = new TextEncoder();
 const B = (s: string) => enc.encode(s);
 
-/** Digit scratch of RecordBytes.num. */
+/** Digit scratch of writeUint. */
 const DIGITS = new Uint8Array(10);
+
+/**
+ * Write `v` (0 … 2^32-1) in decimal at `b[at]`, returning the end. Split in two halves below
+ * 10^5 so that all arithmetic stays in small integers (4-byte ASNs are often above 2^31).
+ */
+function writeUint(b: Uint8Array, at: number, v: number): number {
+  const d = DIGITS;
+  let n = 0;
+  let lo = v, hi = 0;
+  if (v >= 100000) {
+    hi = (v / 100000) >>> 0;
+    lo = v - hi * 100000;
+    for (let k = 0; k < 5; k++) {
+      const q = (lo / 10) | 0;
+      d[n++] = 48 + lo - q * 10;
+      lo = q;
+    }
+    lo = hi;
+  }
+  do {
+    const q = (lo / 10) | 0;
+    d[n++] = 48 + lo - q * 10;
+    lo = q;
+  } while (lo > 0);
+  while (n > 0) b[at++] = d[--n];
+  return at;
+}
 
 /** One record's bytes, reused from record to record. */
 class RecordBytes {
@@ -110,25 +137,7 @@ class RecordBytes {
 
   /** Append a non-negative integer below 2^32 in decimal, without a string; see `reserve`. */
   num(v: number): this {
-    const b = this.buf, d = DIGITS;
-    let n = 0;
-    if (v < 0x80000000) {
-      let x = v | 0;
-      do {
-        const q = (x / 10) | 0;
-        d[n++] = 48 + x - q * 10;
-        x = q;
-      } while (x > 0);
-    } else {
-      do {
-        const q = Math.floor(v / 10);
-        d[n++] = 48 + v - q * 10;
-        v = q;
-      } while (v > 0);
-    }
-    let len = this.len;
-    while (n > 0) b[len++] = d[--n];
-    this.len = len;
+    this.len = writeUint(this.buf, this.len, v);
     return this;
   }
 
@@ -139,21 +148,14 @@ class RecordBytes {
   hops(e: AspaExplanation, down: boolean): void {
     const n = e.n, seq = e.seq, up = e.up, dn = e.down;
     this.reserve(n * 120);
-    const b = this.buf, d = DIGITS;
+    const b = this.buf;
     let len = this.len;
     for (let i = 0; i + 1 < n; i++) {
       const head = i > 0 ? J_HOP_NEXT : J_HOP_FIRST;
       for (let k = 0; k < head.length; k++) b[len++] = head[k];
-      for (let side = 0; side < 2; side++) {
-        if (side === 1) { for (let k = 0; k < J_TO.length; k++) b[len++] = J_TO[k]; }
-        let x = seq[i + side], m = 0;
-        do {
-          const q = Math.floor(x / 10);
-          d[m++] = 48 + x - q * 10;
-          x = q;
-        } while (x > 0);
-        while (m > 0) b[len++] = d[--m];
-      }
+      len = writeUint(b, len, seq[i]);
+      for (let k = 0; k < J_TO.length; k++) b[len++] = J_TO[k];
+      len = writeUint(b, len, seq[i + 1]);
       const tail = down ? J_RESULT_REVERSE[up[i] * 3 + dn[i]] : J_RESULT[up[i]];
       for (let k = 0; k < tail.length; k++) b[len++] = tail[k];
     }
