@@ -28,7 +28,6 @@ import {
 import { VrpSet } from "../lib/model/vrp_set.ts";
 import type { Vrp } from "../lib/model/types.ts";
 import { AspaWriter } from "../lib/cli/validate_aspa.ts";
-import { ByteOut } from "../lib/cli/validate.ts";
 
 const { values: opt } = parseArgs({
   args: Deno.args,
@@ -256,12 +255,12 @@ await best("both, state only", () => {
 
 // Explained: the real writer of `validate --aspa` into the real byte buffer, drained to nowhere.
 let outBytes = 0;
-const sinkOut = new ByteOut({
+const sink = {
   write: (b: Uint8Array) => {
     outBytes += b.length;
     return Promise.resolve(b.length);
   },
-});
+};
 const segs: number[] = [];
 const route: PathRoute = {
   route: { family: 4, addr: [0], length: 0, asn: 0, addrText: "" },
@@ -275,7 +274,7 @@ const route: PathRoute = {
 const roles = ["customer", "provider"] as const;
 function explained(format: "ndjson" | "text" | "summary"): () => Promise<number> {
   const ws = roles.map((role) =>
-    new AspaWriter(rov, aspa, { format, role, neighbourAs: -1 }, sinkOut)
+    new AspaWriter(rov, aspa, { format, role, neighbourAs: -1 }, sink)
   );
   return async () => {
     outBytes = 0;
@@ -287,10 +286,11 @@ function explained(format: "ndjson" | "text" | "summary"): () => Promise<number>
       route.route.length = routeLen[n];
       route.route.asn = pathAsns[e - 1];
       route.neighbourAs = pathAsns[s];
-      ws[pathProc[n]].route(route);
-      if (sinkOut.len > 1 << 20) await sinkOut.flush();
+      const w = ws[pathProc[n]];
+      w.route(route);
+      if (w.pending > 1 << 20) await w.flush();
     }
-    await sinkOut.flush();
+    for (const w of ws) await w.flush();
     return outBytes;
   };
 }

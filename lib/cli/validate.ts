@@ -59,7 +59,7 @@ const enc = new TextEncoder();
  * Output built as bytes in one growing buffer (the shared ASCII builder): a million NDJSON
  * records built as strings cost more in string flattening and encoding than the validation.
  */
-export class ByteOut extends AsciiBuffer {
+class ByteOut extends AsciiBuffer {
   readonly #w: ByteWriter;
   constructor(w: ByteWriter) {
     super(1 << 20);
@@ -311,7 +311,7 @@ async function run(args: string[]): Promise<number> {
     "fail-on": { type: "string", multiple: true },
     ...ASPA_OPTIONS,
   });
-  if (flag(p, "aspa")) return runAspa(p, new ByteOut(Deno.stdout));
+  if (flag(p, "aspa")) return runAspa(p, Deno.stdout);
   rejectAspaFlags(p);
   const failOn = failOnStates(p.values["fail-on"]);
   const format = (str(p, "format") ?? "ndjson") as Format;

@@ -27,7 +27,7 @@ import {
   type RovResult,
 } from "../rov/mod.ts";
 import { type OptionSpec, type Parsed, str } from "./args.ts";
-import { warn } from "./io.ts";
+import { type ByteWriter, warn } from "./io.ts";
 import { loadSource } from "./table_source.ts";
 
 /** The flags `--aspa` adds to `validate`. */
@@ -66,14 +66,6 @@ export const ASPA_HELP =
   --neighbour-as N  the neighbour's AS: the path's most recent AS must be it (a bgpdump
                     line's peer AS is used when present)`;
 
-/** What validate.ts hands over: its byte output (text, bytes, integers, flush). */
-export interface AspaOut {
-  text(s: string): void;
-  bytes(src: Uint8Array, from?: number, to?: number): void;
-  uint(v: number): void;
-  flush(): Promise<void>;
-}
-
 const enc = new TextEncoder();
 const B = (s: string) => enc.encode(s);
 
@@ -107,7 +99,7 @@ function writeUint(b: Uint8Array, at: number, v: number): number {
   return at;
 }
 
-/** One record's bytes, reused from record to record. */
+/** The output built as bytes: records are appended, and written out at each `flush`. */
 class RecordBytes {
   buf = new Uint8Array(4096);
   len = 0;
@@ -160,6 +152,23 @@ class RecordBytes {
       for (let k = 0; k < tail.length; k++) b[len++] = tail[k];
     }
     this.len = len;
+  }
+
+  /** Append text (ASCII fast path, UTF-8 otherwise). */
+  text(s: string): this {
+    this.reserve(s.length);
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 127) {
+        const rest = enc.encode(s.slice(i));
+        this.reserve(rest.length);
+        this.buf.set(rest, this.len);
+        this.len += rest.length;
+        return this;
+      }
+      this.buf[this.len++] = c;
+    }
+    return this;
   }
 
   /** Append ASCII text. */
@@ -225,7 +234,7 @@ export class AspaWriter {
   readonly #format: AspaFormat;
   readonly #role: NeighbourRole;
   readonly #neighbourAs: number;
-  readonly out: AspaOut;
+  readonly #w: ByteWriter;
   readonly #e = new AspaExplanation();
   readonly #opts = { procedure: 0, neighbourAs: -1, hasSet: false };
   /** Each VRP's JSON, rendered once (indexed by record, packed so lookups stay fast). */
@@ -239,7 +248,7 @@ export class AspaWriter {
     rov: RovIndex,
     aspa: AspaIndex,
     opts: { format: AspaFormat; role: NeighbourRole; neighbourAs: number },
-    out: AspaOut,
+    w: ByteWriter,
   ) {
     this.#rov = rov;
     this.#vrpJson = new Array(rov.set.size).fill(null);
@@ -247,7 +256,7 @@ export class AspaWriter {
     this.#format = opts.format;
     this.#role = opts.role;
     this.#neighbourAs = opts.neighbourAs;
-    this.out = out;
+    this.#w = w;
   }
 
   /** Verify one route and write its verdicts. */
@@ -270,7 +279,6 @@ export class AspaWriter {
     }
     // NDJSON, built as bytes: a million records built as strings cost more than verifying them.
     const b = this.#b;
-    b.len = 0;
     // Everything but the hops and AS_SETs (which reserve their own) fits in this.
     b.reserve(
       512 + 12 * r.segments.length +
@@ -308,7 +316,6 @@ export class AspaWriter {
     b.put(J_MAX_UP).num(e.maxUp).put(J_MIN_UP).num(e.minUp);
     if (down) b.put(J_MAX_DOWN).num(e.maxDown).put(J_MIN_DOWN).num(e.minDown);
     b.put(J_END);
-    this.out.bytes(b.buf, 0, b.len);
   }
 
   #list(key: Uint8Array, l: readonly number[]): void {
@@ -334,7 +341,7 @@ export class AspaWriter {
     rov: RovResult,
     e: AspaExplanation,
   ): void {
-    const out = this.out;
+    const out = this.#b;
     if (!this.#headerDone) {
       this.#headerDone = true;
       out.text(
@@ -361,12 +368,25 @@ export class AspaWriter {
     }
   }
 
+  /** Write out everything appended so far. */
+  async flush(): Promise<void> {
+    const b = this.#b;
+    let off = 0;
+    while (off < b.len) off += await this.#w.write(b.buf.subarray(off, b.len));
+    b.len = 0;
+  }
+
+  /** Bytes appended and not yet written. */
+  get pending(): number {
+    return this.#b.len;
+  }
+
   /** The summary table of (rov × aspa) counts. */
   summary(bad: number): void {
     const c = this.counts, cols = ASPA_STATES;
     let total = 0;
     for (const v of c) total += v;
-    const out = this.out;
+    const out = this.#b;
     out.text(`routes ${total}, bad lines ${bad}\n`);
     out.text(
       `${pad("ROV \\ ASPA", 12)}${cols.map((s) => s.padStart(10)).join("")}${
@@ -390,7 +410,7 @@ export class AspaWriter {
   /** Report a line that is not a route: an NDJSON error record, or a line on stderr. */
   error(line: number, message: string): void {
     if (this.#format === "ndjson") {
-      this.out.text(`{"type":"error","line":${line},"message":${JSON.stringify(message)}}\n`);
+      this.#b.text(`{"type":"error","line":${line},"message":${JSON.stringify(message)}}\n`);
     } else warn(`rtr: line ${line}: ${message}`);
   }
 }
@@ -424,7 +444,7 @@ async function verifyStream(input: ReadableStream<Uint8Array>, w: AspaWriter): P
       start = nl + 1;
     }
     rest = text.slice(start);
-    await w.out.flush();
+    await w.flush();
   }
   rest += dec.decode();
   if (rest !== "") one(rest);
@@ -458,8 +478,8 @@ function neighbourFlags(p: Parsed): { role: NeighbourRole; neighbourAs: number }
   return { role: role as NeighbourRole, neighbourAs };
 }
 
-/** Run `validate --aspa` with parsed flags; `out` is validate's byte output on stdout. */
-export async function runAspa(p: Parsed, out: AspaOut): Promise<number> {
+/** Run `validate --aspa` with parsed flags, writing to `out` (stdout). */
+export async function runAspa(p: Parsed, out: ByteWriter): Promise<number> {
   const format = (str(p, "format") ?? "ndjson") as AspaFormat;
   if (!FORMATS.includes(format)) {
     throw new UsageError(
@@ -496,7 +516,7 @@ export async function runAspa(p: Parsed, out: AspaOut): Promise<number> {
   if (single) w.route(single);
   else bad = await verifyStream(Deno.stdin.readable, w);
   if (format === "summary") w.summary(bad);
-  await out.flush();
+  await w.flush();
   if (bad > 0) warn(`rtr: ${bad} input line${bad === 1 ? " was" : "s were"} not a route`);
   return bad > 0 ? 1 : 0;
 }
