@@ -3,7 +3,8 @@
  * source: for each prefix a header `ROUTE ROA MaxLen ASN` and one row per VRP with exactly that
  * prefix, or (`-l`) with that prefix or a more specific one, printed with `%-16s %-16s %6s %s`.
  * MaxLen is blank when it equals the VRP's prefix length, `/N` otherwise. `--asn` and `--prefix`
- * (lib/model/filter.ts) narrow the rows, or select them when no PREFIX is given.
+ * (lib/model/filter.ts) narrow the rows, or select them when no PREFIX is given. `--aspa` and
+ * `--providers-of` print ASPA records first (show_aspa.ts).
  */
 import { UsageError } from "../errors.ts";
 import { filterIsEmpty, matchVrpRecord } from "../model/filter.ts";
@@ -65,9 +66,7 @@ async function run(args: string[]): Promise<number> {
   checkAspaFlags(p);
   const filter = parseFilter(p, []);
   if (p.positionals.length === 0 && filterIsEmpty(filter) && !wantsAspa(p)) {
-    throw new UsageError(
-      "Expected at least one PREFIX, --asn, --prefix or --aspa (see 'rtr show --help')",
-    );
+    throw new UsageError("Expected at least one PREFIX, --asn or --prefix (see 'rtr show --help')");
   }
   const prefixes = p.positionals.map((text) => {
     const q = tryParsePrefix(text);

@@ -491,6 +491,9 @@ export async function runAspa(p: Parsed, out: ByteWriter): Promise<number> {
   if (p.values["more-specifics"]) {
     throw new UsageError("--more-specifics is not available with --aspa");
   }
+  if (p.values["fail-on"] !== undefined) {
+    throw new UsageError("--fail-on is not available with --aspa yet: use --format summary");
+  }
   const { role, neighbourAs } = neighbourFlags(p);
   let single: PathRoute | undefined;
   if (p.positionals.length > 0) {

@@ -180,6 +180,7 @@ Deno.test("rtr validate --aspa: usage errors exit 2", async () => {
       [["--neighbour", "cousin"], /Unknown --neighbour "cousin"/],
       [["--neighbour-as", "x"], /--neighbour-as must be an AS number/],
       [["--more-specifics"], /--more-specifics is not available with --aspa/],
+      [["--fail-on", "invalid"], /--fail-on is not available with --aspa/],
       [["192.0.2.0", "64500"], /expected PREFIX AS_PATH/],
     ];
     for (const [args, re] of cases) {
