@@ -9,7 +9,9 @@ import { UsageError } from "../errors.ts";
 import { formatPrefix } from "../model/prefix.ts";
 import { W } from "../model/vrp_set.ts";
 import {
+  ASPA_INVALID,
   ASPA_STATES,
+  ASPA_UNKNOWN,
   ASPA_VALID,
   AspaExplanation,
   AspaIndex,
@@ -64,7 +66,9 @@ export const ASPA_HELP =
                     transparent route server: upstream, no neighbour check) or provider
                     (downstream verification)
   --neighbour-as N  the neighbour's AS: the path's most recent AS must be it (a bgpdump
-                    line's peer AS is used when present)`;
+                    line's peer AS is used when present)
+                    With --aspa, --fail-on takes invalid (origin or path), not-found
+                    (origin) or unknown (path)`;
 
 const enc = new TextEncoder();
 const B = (s: string) => enc.encode(s);
@@ -241,6 +245,8 @@ export class AspaWriter {
   readonly #vrpJson: (Uint8Array | null)[];
   readonly #b = new RecordBytes();
   #headerDone = false;
+  /** Routes answered, by what `--fail-on` can name. */
+  readonly seen = { invalid: 0, "not-found": 0, unknown: 0 };
   /** Summary counts: rov state index × 3 + aspa state code. */
   readonly counts = new Float64Array(9);
 
@@ -269,6 +275,10 @@ export class AspaWriter {
     o.neighbourAs = checksNeighbour(role) ? neighbourAs : -1;
     o.hasSet = r.hasSet;
     const e = this.#aspa.explain(r.path, r.path.length, o, this.#e);
+    const seen = this.seen;
+    if (rov.state === "invalid" || e.state === ASPA_INVALID) seen.invalid++;
+    if (rov.state === "not-found") seen["not-found"]++;
+    if (e.state === ASPA_UNKNOWN) seen.unknown++;
     if (this.#format === "summary") {
       this.counts[ROV_STATES.indexOf(rov.state) * 3 + e.state]++;
       return;
@@ -491,9 +501,7 @@ export async function runAspa(p: Parsed, out: ByteWriter): Promise<number> {
   if (p.values["more-specifics"]) {
     throw new UsageError("--more-specifics is not available with --aspa");
   }
-  if (p.values["fail-on"] !== undefined) {
-    throw new UsageError("--fail-on is not available with --aspa yet: use --format summary");
-  }
+  const failOn = failOnStates(p.values["fail-on"]);
   const { role, neighbourAs } = neighbourFlags(p);
   let single: PathRoute | undefined;
   if (p.positionals.length > 0) {
@@ -521,5 +529,34 @@ export async function runAspa(p: Parsed, out: ByteWriter): Promise<number> {
   if (format === "summary") w.summary(bad);
   await w.flush();
   if (bad > 0) warn(`rtr: ${bad} input line${bad === 1 ? " was" : "s were"} not a route`);
-  return bad > 0 ? 1 : 0;
+  let failed = false;
+  for (const s of failOn) {
+    const n = w.seen[s];
+    if (n === 0) continue;
+    failed = true;
+    warn(`rtr: ${n} route${n === 1 ? " is" : "s are"} ${s} (--fail-on ${s})`);
+  }
+  return bad > 0 || failed ? 1 : 0;
+}
+
+/** What `--fail-on` can name with `--aspa`. */
+type FailOnState = "invalid" | "not-found" | "unknown";
+
+/**
+ * The states of `--fail-on` with `--aspa` (repeatable, or comma-separated): `invalid` (the origin
+ * or the path is Invalid: a router checking both drops the route), `not-found` (the origin),
+ * `unknown` (the path).
+ */
+function failOnStates(v: unknown): FailOnState[] {
+  const list = Array.isArray(v) ? v.map(String) : typeof v === "string" ? [v] : [];
+  const out: FailOnState[] = [];
+  for (const s of list.flatMap((x) => x.split(","))) {
+    if (s !== "invalid" && s !== "not-found" && s !== "unknown") {
+      throw new UsageError(
+        `--fail-on must be invalid, not-found or unknown with --aspa, got ${JSON.stringify(s)}`,
+      );
+    }
+    if (!out.includes(s)) out.push(s);
+  }
+  return out;
 }

@@ -173,6 +173,36 @@ Deno.test("rtr validate --aspa --format text names the first failing hop; --neig
   });
 });
 
+Deno.test("rtr validate --aspa --fail-on: invalid counts either verdict, unknown the path, not-found the origin", async () => {
+  await withTable(async (file) => {
+    const stdin = "192.0.2.0/24 64502 64501 64500\n198.51.100.0/24 64509 64504\n";
+    const ok = await runRtr(["validate", "--aspa", "--from", file, "--fail-on", "not-found"], {
+      stdin,
+    });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(records(ok.stdout).length, 2);
+    const inv = await runRtr(["validate", "--aspa", "--from", file, "--fail-on", "invalid"], {
+      stdin,
+    });
+    assert.equal(inv.code, 1);
+    assert.equal(records(inv.stdout).length, 2);
+    assert.match(inv.stderr, /rtr: 1 route is invalid \(--fail-on invalid\)/);
+    const unk = await runRtr([
+      "validate",
+      "--aspa",
+      "--from",
+      file,
+      "--format",
+      "summary",
+      "--fail-on",
+      "unknown,not-found",
+    ], { stdin });
+    assert.equal(unk.code, 1);
+    assert.match(unk.stderr, /rtr: 1 route is unknown \(--fail-on unknown\)/);
+    assert.doesNotMatch(unk.stderr, /not-found/);
+  });
+});
+
 Deno.test("rtr validate --aspa: usage errors exit 2", async () => {
   await withTable(async (file) => {
     const cases: [string[], RegExp][] = [
@@ -180,7 +210,7 @@ Deno.test("rtr validate --aspa: usage errors exit 2", async () => {
       [["--neighbour", "cousin"], /Unknown --neighbour "cousin"/],
       [["--neighbour-as", "x"], /--neighbour-as must be an AS number/],
       [["--more-specifics"], /--more-specifics is not available with --aspa/],
-      [["--fail-on", "invalid"], /--fail-on is not available with --aspa/],
+      [["--fail-on", "valid"], /--fail-on must be invalid, not-found or unknown with --aspa/],
       [["192.0.2.0", "64500"], /expected PREFIX AS_PATH/],
     ];
     for (const [args, re] of cases) {
