@@ -6,9 +6,13 @@
  * dropped: AS path verification looks at the path as it leaves the confederation. The origin for
  * route origin validation follows RFC 6811 §2: the last AS of a final AS_SEQUENCE, NONE (here: no
  * origin, which matches no VRP) when the path ends in an AS_SET or is empty.
+ *
+ * A whole RIB goes through here, so lines are scanned by character positions: no split, no
+ * substring per AS number.
  */
-import { parseAsnText, type ParsedRoute, parseRouteLine } from "./origin.ts";
+import { parseAsnText, type ParsedRoute } from "./origin.ts";
 import { NEIGHBOUR_ROLES, type NeighbourRole } from "./aspa.ts";
+import { parseIpv6, topMask } from "../model/prefix.ts";
 
 /** One segment of a path as written: an AS number (AS_SEQUENCE member) or an AS_SET. */
 export type PathSegment = number | number[];
@@ -34,9 +38,150 @@ export interface PathRoute {
 /** What `parsePathLine` gives: a route, a message saying what is wrong, or null (not a route). */
 export type PathLine = PathRoute | string | null;
 
-/** Parse an AS number with or without `AS`, or -1. */
-function asn(s: string): number {
-  return parseAsnText(s);
+const SPACE = 32, TAB = 9, COMMA = 44;
+
+/** True for the characters that separate the members of a path. */
+function isSeparator(c: number): boolean {
+  return c === SPACE || c === TAB;
+}
+
+/**
+ * An AS number in `s[from … to)`, `64496` or `AS64496` (any case); -1 when malformed. No
+ * substring is made.
+ */
+function asnAt(s: string, from: number, to: number): number {
+  let i = from;
+  if (
+    to - i >= 2 && (s.charCodeAt(i) | 0x20) === 0x61 && (s.charCodeAt(i + 1) | 0x20) === 0x73
+  ) i += 2;
+  if (to - i < 1 || to - i > 10) return -1;
+  let x = 0;
+  for (; i < to; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    x = x * 10 + c;
+  }
+  return x <= 0xffffffff ? x : -1;
+}
+
+/** Parse a dotted quad in `s[from … to)`; -1 when malformed. */
+function ipv4At(s: string, from: number, to: number): number {
+  let w = 0, part = 0, digits = 0, dots = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return -1;
+      w = w * 256 + part;
+      part = 0;
+      digits = 0;
+    } else {
+      const v = c - 48;
+      if (v < 0 || v > 9 || ++digits > 3) return -1;
+      part = part * 10 + v;
+      if (part > 255) return -1;
+    }
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return (w * 256 + part) >>> 0;
+}
+
+/** Parse the prefix `ADDRESS/LENGTH` in `s[from … to)` (host bits masked), or return a message. */
+function prefixAt(s: string, from: number, to: number): ParsedRoute | string {
+  const slash = s.indexOf("/", from);
+  if (slash < 0 || slash >= to) {
+    return `expected PREFIX AS_PATH, got ${JSON.stringify(s.slice(from, to))}`;
+  }
+  const addrText = s.slice(from, slash);
+  let family: 4 | 6, addr: number[];
+  const v4 = ipv4At(s, from, slash);
+  if (v4 >= 0) {
+    family = 4;
+    addr = [v4];
+  } else {
+    const v6 = addrText.includes(":") ? parseIpv6(addrText) : null;
+    if (!v6) return `invalid IP address ${JSON.stringify(addrText)}`;
+    family = 6;
+    addr = v6;
+  }
+  const max = family === 4 ? 32 : 128;
+  let length = 0;
+  const n = to - slash - 1;
+  for (let i = slash + 1; i < to && n <= 3; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) {
+      length = -1;
+      break;
+    }
+    length = length * 10 + c;
+  }
+  if (n < 1 || n > 3 || length < 0 || length > max) {
+    return `invalid prefix length ${JSON.stringify(s.slice(slash + 1, to))}, expected 0 to ${max}`;
+  }
+  for (let i = 0; i < addr.length; i++) {
+    const bits = length - 32 * i;
+    addr[i] = bits <= 0 ? 0 : (addr[i] & topMask(bits > 32 ? 32 : bits)) >>> 0;
+  }
+  return { family, addr, length, asn: 0, addrText };
+}
+
+/**
+ * Parse the AS path in `s[from … to)` into `out` (members, sets, origin); returns an error
+ * message or null.
+ */
+function asPathAt(s: string, from: number, to: number, out: PathRoute): string | null {
+  let i = from;
+  while (i < to) {
+    const c = s.charCodeAt(i);
+    if (isSeparator(c)) {
+      i++;
+      continue;
+    }
+    if (c === 123 /* { */ || c === 40 /* ( */ || c === 91 /* [ */) {
+      const close = c === 123 ? "}" : c === 40 ? ")" : "]";
+      const end = s.indexOf(close, i + 1);
+      if (end < 0 || end >= to) {
+        return `unclosed ${String.fromCharCode(c)} in AS path ${JSON.stringify(s.slice(from, to))}`;
+      }
+      const members: number[] = [];
+      for (let j = i + 1; j < end;) {
+        const d = s.charCodeAt(j);
+        if (isSeparator(d) || d === COMMA) {
+          j++;
+          continue;
+        }
+        let k = j;
+        while (k < end && !isSeparator(s.charCodeAt(k)) && s.charCodeAt(k) !== COMMA) k++;
+        const a = asnAt(s, j, k);
+        if (a < 0) return `invalid AS number ${JSON.stringify(s.slice(j, k))} in AS path`;
+        members.push(a);
+        j = k;
+      }
+      i = end + 1;
+      if (c !== 123) continue; // confederation segment: dropped
+      if (members.length === 0) {
+        return `empty AS_SET in AS path ${JSON.stringify(s.slice(from, to))}`;
+      }
+      out.segments.push(members);
+      out.hasSet = true;
+      continue;
+    }
+    let k = i;
+    while (k < to) {
+      const d = s.charCodeAt(k);
+      if (isSeparator(d) || d === 123 || d === 40 || d === 91) break;
+      k++;
+    }
+    const a = asnAt(s, i, k);
+    if (a < 0) return `invalid AS number ${JSON.stringify(s.slice(i, k))} in AS path`;
+    out.segments.push(a);
+    out.path.push(a);
+    i = k;
+  }
+  const last = out.segments[out.segments.length - 1];
+  out.originKnown = typeof last === "number";
+  out.route.asn = typeof last === "number" ? last : 0;
+  if (out.hasSet) out.path.length = 0;
+  return null;
 }
 
 /**
@@ -44,49 +189,7 @@ function asn(s: string): number {
  * `(65001 65002)` confederation segments dropped) into `out`; returns an error message or null.
  */
 export function parseAsPath(text: string, out: PathRoute): string | null {
-  const n = text.length;
-  let i = 0;
-  while (i < n) {
-    const c = text.charCodeAt(i);
-    if (c === 32 || c === 9) {
-      i++;
-      continue;
-    }
-    if (c === 123 /* { */ || c === 40 /* ( */ || c === 91 /* [ */) {
-      const close = c === 123 ? "}" : c === 40 ? ")" : "]";
-      const end = text.indexOf(close, i + 1);
-      if (end < 0) return `unclosed ${String.fromCharCode(c)} in AS path ${JSON.stringify(text)}`;
-      const members: number[] = [];
-      for (const t of text.slice(i + 1, end).split(/[\s,]+/)) {
-        if (t === "") continue;
-        const a = asn(t);
-        if (a < 0) return `invalid AS number ${JSON.stringify(t)} in AS path`;
-        members.push(a);
-      }
-      i = end + 1;
-      if (c !== 123) continue; // confederation segment: dropped
-      if (members.length === 0) return `empty AS_SET in AS path ${JSON.stringify(text)}`;
-      out.segments.push(members);
-      out.hasSet = true;
-      continue;
-    }
-    const start = i;
-    while (i < n) {
-      const d = text.charCodeAt(i);
-      if (d === 32 || d === 9 || d === 123 || d === 40 || d === 91) break;
-      i++;
-    }
-    const t = text.slice(start, i);
-    const a = asn(t);
-    if (a < 0) return `invalid AS number ${JSON.stringify(t)} in AS path`;
-    out.segments.push(a);
-    out.path.push(a);
-  }
-  const last = out.segments[out.segments.length - 1];
-  out.originKnown = typeof last === "number";
-  out.route.asn = typeof last === "number" ? last : 0;
-  if (out.hasSet) out.path.length = 0;
-  return null;
+  return asPathAt(text, 0, text.length, out);
 }
 
 function blank(route: ParsedRoute): PathRoute {
@@ -101,31 +204,31 @@ function blank(route: ParsedRoute): PathRoute {
   };
 }
 
-/** Parse a prefix the way `validate` reads one (`ADDRESS/LENGTH`), or return a message. */
-function prefix(text: string): ParsedRoute | string {
-  if (!text.includes("/")) return `expected PREFIX AS_PATH, got ${JSON.stringify(text)}`;
-  const r = parseRouteLine(`${text} 0`);
-  return typeof r === "string" ? r.replace(/^expected PREFIX ASN.*/, "invalid prefix") : r;
-}
-
 /** A `bgpdump -m` line: the route, a message, or null for lines that are not routes. */
 function parseBgpdump(line: string): PathLine {
-  const f = line.split("|");
-  const kind = f[0];
-  if (!kind.startsWith("TABLE_DUMP") && !kind.startsWith("BGP4MP")) {
+  // Fields: 0 type, 1 time, 2 B/A/W/STATE, 3 peer IP, 4 peer AS, 5 prefix, 6 AS path, …
+  const bar = [0, 0, 0, 0, 0, 0, 0, 0];
+  let n = 0;
+  for (let at = line.indexOf("|"); at >= 0 && n < 7; at = line.indexOf("|", at + 1)) bar[n++] = at;
+  const typeEnd = n > 0 ? bar[0] : line.length;
+  if (!line.startsWith("TABLE_DUMP") && !line.startsWith("BGP4MP")) {
     return `expected a bgpdump -m line (TABLE_DUMP2|…, BGP4MP|…), got ${
-      JSON.stringify(kind.slice(0, 20))
+      JSON.stringify(line.slice(0, Math.min(typeEnd, 20)))
     }`;
   }
-  if (f[2] !== "B" && f[2] !== "A") return null; // withdrawals, state changes
-  if (f.length < 7) return `bgpdump -m line has ${f.length} fields, expected at least 7`;
-  const r = prefix(f[5]);
+  if (n >= 2) {
+    const kind = line.slice(bar[1] + 1, n >= 3 ? bar[2] : line.length);
+    if (kind !== "B" && kind !== "A") return null; // withdrawals, state changes
+  }
+  if (n < 6) return `bgpdump -m line has ${n + 1} fields, expected at least 7`;
+  const pathEnd = n >= 7 ? bar[6] : line.length;
+  const r = prefixAt(line, bar[4] + 1, bar[5]);
   if (typeof r === "string") return r;
   const out = blank(r);
-  const peer = asn(f[4]);
-  if (peer < 0) return `invalid peer AS ${JSON.stringify(f[4])}`;
+  const peer = asnAt(line, bar[3] + 1, bar[4]);
+  if (peer < 0) return `invalid peer AS ${JSON.stringify(line.slice(bar[3] + 1, bar[4]))}`;
   out.neighbourAs = peer;
-  return parseAsPath(f[6], out) ?? out;
+  return asPathAt(line, bar[5] + 1, pathEnd, out) ?? out;
 }
 
 /**
@@ -135,38 +238,35 @@ function parseBgpdump(line: string): PathLine {
  * but no route (a bgpdump withdrawal or state change).
  */
 export function parsePathLine(line: string): PathLine {
-  if (line.includes("|")) return parseBgpdump(line);
+  if (line.indexOf("|") >= 0) return parseBgpdump(line);
   let i = 0;
   const n = line.length;
-  while (i < n && line.charCodeAt(i) !== 32 && line.charCodeAt(i) !== 9) i++;
-  const r = prefix(line.slice(0, i));
+  while (i < n && !isSeparator(line.charCodeAt(i))) i++;
+  const r = prefixAt(line, 0, i);
   if (typeof r === "string") return r;
   const out = blank(r);
-  let rest = line.slice(i);
+  if (line.indexOf("=", i) < 0) return asPathAt(line, i, n, out) ?? out;
   // Per-line overrides: key=value fields, anywhere after the prefix.
-  if (rest.includes("=")) {
-    const kept: string[] = [];
-    for (const t of rest.trim().split(/[ \t]+/)) {
-      const eq = t.indexOf("=");
-      if (eq < 0) {
-        kept.push(t);
-        continue;
-      }
-      const key = t.slice(0, eq), value = t.slice(eq + 1);
-      if (key === "neighbour" || key === "neighbor") {
-        if (!(NEIGHBOUR_ROLES as readonly string[]).includes(value)) {
-          return `invalid neighbour ${JSON.stringify(value)}, expected one of ${
-            NEIGHBOUR_ROLES.join(", ")
-          }`;
-        }
-        out.role = value as NeighbourRole;
-      } else if (key === "neighbour-as" || key === "neighbor-as") {
-        const a = asn(value);
-        if (a < 0) return `invalid neighbour-as ${JSON.stringify(value)}`;
-        out.neighbourAs = a;
-      } else return `unknown field ${JSON.stringify(key)}, expected neighbour= or neighbour-as=`;
+  const kept: string[] = [];
+  for (const t of line.slice(i).trim().split(/[ \t]+/)) {
+    const eq = t.indexOf("=");
+    if (eq < 0) {
+      kept.push(t);
+      continue;
     }
-    rest = kept.join(" ");
+    const key = t.slice(0, eq), value = t.slice(eq + 1);
+    if (key === "neighbour" || key === "neighbor") {
+      if (!(NEIGHBOUR_ROLES as readonly string[]).includes(value)) {
+        return `invalid neighbour ${JSON.stringify(value)}, expected one of ${
+          NEIGHBOUR_ROLES.join(", ")
+        }`;
+      }
+      out.role = value as NeighbourRole;
+    } else if (key === "neighbour-as" || key === "neighbor-as") {
+      const a = parseAsnText(value);
+      if (a < 0) return `invalid neighbour-as ${JSON.stringify(value)}`;
+      out.neighbourAs = a;
+    } else return `unknown field ${JSON.stringify(key)}, expected neighbour= or neighbour-as=`;
   }
-  return parseAsPath(rest, out) ?? out;
+  return parseAsPath(kept.join(" "), out) ?? out;
 }

@@ -1,5 +1,6 @@
 /** Reading routes with AS paths: `PREFIX AS_PATH` lines and `bgpdump -m` lines. */
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { parsePathLine, type PathRoute } from "../../lib/rov/mod.ts";
 
 function ok(line: string): PathRoute {
@@ -82,4 +83,37 @@ Deno.test("parsePathLine() says what is wrong with a bad line", () => {
     assert.equal(typeof r, "string", line);
     assert.match(r as string, re, line);
   }
+});
+
+Deno.test("property: parsePathLine() reads back any path written as PREFIX AS_PATH or as a bgpdump -m line", () => {
+  const seg = fc.oneof(
+    { weight: 5, arbitrary: fc.integer({ min: 0, max: 0xffffffff }) },
+    {
+      weight: 1,
+      arbitrary: fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 1, maxLength: 3 }),
+    },
+  );
+  fc.assert(
+    fc.property(
+      fc.array(seg, { maxLength: 8 }),
+      fc.boolean(),
+      fc.integer({ min: 1, max: 0xffffffff }),
+      (segs, dump, peer) => {
+        const text = segs.map((s) => typeof s === "number" ? `${s}` : `{${s.join(",")}}`).join(" ");
+        const line = dump
+          ? `TABLE_DUMP2|1700000000|B|2001:db8::1|${peer}|2001:db8:1::/48|${text}|IGP|::|0|0||NAG||`
+          : `2001:db8:1::/48 ${text}`;
+        const r = parsePathLine(line);
+        assert.ok(r && typeof r !== "string", `${line}: ${r}`);
+        assert.deepEqual(r.segments, segs);
+        const hasSet = segs.some((s) => typeof s !== "number");
+        assert.equal(r.hasSet, hasSet);
+        assert.deepEqual(r.path, hasSet ? [] : segs);
+        assert.equal(r.originKnown, typeof segs.at(-1) === "number");
+        assert.equal(r.neighbourAs, dump ? peer : -1);
+        assert.deepEqual([r.route.family, r.route.length], [6, 48]);
+      },
+    ),
+    { numRuns: 1000 },
+  );
 });
