@@ -73,34 +73,63 @@ export const ASPA_HELP =
 const enc = new TextEncoder();
 const B = (s: string) => enc.encode(s);
 
-/** Digit scratch of writeUint. */
-const DIGITS = new Uint8Array(10);
+/** "00" … "99" as ASCII pairs, for writing two digits per division. */
+const PAIRS = new Uint8Array(200);
+for (let i = 0; i < 100; i++) {
+  PAIRS[2 * i] = 48 + ((i / 10) | 0);
+  PAIRS[2 * i + 1] = 48 + (i % 10);
+}
 
 /**
- * Write `v` (0 … 2^32-1) in decimal at `b[at]`, returning the end. Split in two halves below
- * 10^5 so that all arithmetic stays in small integers (4-byte ASNs are often above 2^31).
+ * Write `v` (0 … 2^32-1) in decimal at `b[at]`, returning the end: digits counted first, then
+ * filled from the right two at a time, all in small integers (above 2^31 the top digits are split
+ * off first: 4-byte ASNs go that high).
  */
 function writeUint(b: Uint8Array, at: number, v: number): number {
-  const d = DIGITS;
-  let n = 0;
-  let lo = v, hi = 0;
-  if (v >= 100000) {
-    hi = (v / 100000) >>> 0;
-    lo = v - hi * 100000;
+  const n = v < 10
+    ? 1
+    : v < 100
+    ? 2
+    : v < 1000
+    ? 3
+    : v < 10000
+    ? 4
+    : v < 100000
+    ? 5
+    : v < 1000000
+    ? 6
+    : v < 10000000
+    ? 7
+    : v < 100000000
+    ? 8
+    : v < 1000000000
+    ? 9
+    : 10;
+  let p = at + n;
+  let x = v;
+  if (x > 0x7fffffff) {
+    const hi = (x / 100000) >>> 0, lo = x - hi * 100000;
+    let y = lo;
     for (let k = 0; k < 5; k++) {
-      const q = (lo / 10) | 0;
-      d[n++] = 48 + lo - q * 10;
-      lo = q;
+      const q = (y / 10) | 0;
+      b[--p] = 48 + y - q * 10;
+      y = q;
     }
-    lo = hi;
+    x = hi;
   }
-  do {
-    const q = (lo / 10) | 0;
-    d[n++] = 48 + lo - q * 10;
-    lo = q;
-  } while (lo > 0);
-  while (n > 0) b[at++] = d[--n];
-  return at;
+  x = x | 0;
+  while (x >= 100) {
+    const q = (x / 100) | 0, r = (x - q * 100) << 1;
+    b[--p] = PAIRS[r + 1];
+    b[--p] = PAIRS[r];
+    x = q;
+  }
+  if (x >= 10) {
+    const r = x << 1;
+    b[--p] = PAIRS[r + 1];
+    b[--p] = PAIRS[r];
+  } else b[--p] = 48 + x;
+  return at + n;
 }
 
 /** The output built as bytes: records are appended, and written out at each `flush`. */

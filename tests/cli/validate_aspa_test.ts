@@ -203,6 +203,25 @@ Deno.test("rtr validate --aspa --fail-on: invalid counts either verdict, unknown
   });
 });
 
+Deno.test("rtr validate --aspa writes every AS number right, up to 4294967295", async () => {
+  await withTable(async (file) => {
+    const asns = [4294967295, 4200000000, 2147483648, 2147483647, 1000000000, 999999999, 100000]
+      .concat([99999, 1000, 100, 99, 10, 9, 1]);
+    const r = await runRtr(["validate", "--aspa", "--from", file, "--neighbour", "provider"], {
+      stdin: `192.0.2.0/24 ${asns.join(" ")}\n`,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const [rec] = records(r.stdout);
+    assert.deepEqual(rec.path, asns);
+    assert.equal(rec.asn, 1);
+    const up = [...asns].reverse();
+    assert.deepEqual(
+      rec.aspa.hops.map((h: any) => [h.from, h.to]),
+      up.slice(0, -1).map((a, i) => [a, up[i + 1]]),
+    );
+  });
+});
+
 Deno.test("rtr validate --aspa: usage errors exit 2", async () => {
   await withTable(async (file) => {
     const cases: [string[], RegExp][] = [
