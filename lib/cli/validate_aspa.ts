@@ -145,10 +145,10 @@ class RecordBytes {
     this.buf = next;
   }
 
-  /** Append bytes (a loop for short constants, a copy for long ones); see `reserve`. */
+  /** Append bytes (a loop up to 16 bytes, a copy above: faster there); see `reserve`. */
   put(src: Uint8Array): this {
     const n = src.length;
-    if (n > 64) {
+    if (n > 16) {
       this.buf.set(src, this.len);
       this.len += n;
       return this;
@@ -182,7 +182,8 @@ class RecordBytes {
       for (let k = 0; k < J_TO.length; k++) b[len++] = J_TO[k];
       len = writeUint(b, len, seq[i + 1]);
       const tail = down ? J_RESULT_REVERSE[up[i] * 3 + dn[i]] : J_RESULT[up[i]];
-      for (let k = 0; k < tail.length; k++) b[len++] = tail[k];
+      b.set(tail, len); // 22 to 48 bytes: a copy beats a loop from about 16
+      len += tail.length;
     }
     this.len = len;
   }
