@@ -51,7 +51,8 @@ origin up, unknown on any no-attestation hop, else valid. Downstream (from a pro
 up-ramp from the origin and a down-ramp from the neighbour, with at most one lateral hop
 between them; invalid when even counting no-attestation as provider+ they cannot meet,
 unknown when only that way, else valid. An empty path, an AS_SET, or a path whose most
-recent AS is not the neighbour's AS is invalid.
+recent AS is not the neighbour's AS is invalid. With --aspa, --fail-on takes invalid (the
+origin or the path), not-found (the origin) or unknown (the path).
 `;
 
 /** Help lines for ASPA_OPTIONS. */
@@ -66,9 +67,7 @@ export const ASPA_HELP =
                     transparent route server: upstream, no neighbour check) or provider
                     (downstream verification)
   --neighbour-as N  the neighbour's AS: the path's most recent AS must be it (a bgpdump
-                    line's peer AS is used when present)
-                    With --aspa, --fail-on takes invalid (origin or path), not-found
-                    (origin) or unknown (path)`;
+                    line's peer AS is used when present)`;
 
 const enc = new TextEncoder();
 const B = (s: string) => enc.encode(s);
