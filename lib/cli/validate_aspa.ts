@@ -30,6 +30,7 @@ import {
 } from "../rov/mod.ts";
 import { type OptionSpec, type Parsed, str } from "./args.ts";
 import { type ByteWriter, warn } from "./io.ts";
+import { ascii, AsciiBuffer, putBytes, putUint, utf8 } from "../io/mod.ts";
 import { loadSource } from "./table_source.ts";
 
 /** The flags `--aspa` adds to `validate`. */
@@ -69,99 +70,27 @@ export const ASPA_HELP =
   --neighbour-as N  the neighbour's AS: the path's most recent AS must be it (a bgpdump
                     line's peer AS is used when present)`;
 
-const enc = new TextEncoder();
-const B = (s: string) => enc.encode(s);
-
-/** "00" … "99" as ASCII pairs, for writing two digits per division. */
-const PAIRS = new Uint8Array(200);
-for (let i = 0; i < 100; i++) {
-  PAIRS[2 * i] = 48 + ((i / 10) | 0);
-  PAIRS[2 * i + 1] = 48 + (i % 10);
-}
+const B = ascii;
 
 /**
- * Write `v` (0 … 2^32-1) in decimal at `b[at]`, returning the end: digits counted first, then
- * filled from the right two at a time, all in small integers (above 2^31 the top digits are split
- * off first: 4-byte ASNs go that high).
+ * The output of `validate --aspa`: the shared ASCII builder plus chainable pieces and the hop
+ * objects of a record. Records are appended and written out at each `flush`; `route` makes room
+ * for a record once (`ensure`), then `put` and `num` write without checking.
  */
-function writeUint(b: Uint8Array, at: number, v: number): number {
-  const n = v < 10
-    ? 1
-    : v < 100
-    ? 2
-    : v < 1000
-    ? 3
-    : v < 10000
-    ? 4
-    : v < 100000
-    ? 5
-    : v < 1000000
-    ? 6
-    : v < 10000000
-    ? 7
-    : v < 100000000
-    ? 8
-    : v < 1000000000
-    ? 9
-    : 10;
-  let p = at + n;
-  let x = v;
-  if (x > 0x7fffffff) {
-    const hi = (x / 100000) >>> 0, lo = x - hi * 100000;
-    let y = lo;
-    for (let k = 0; k < 5; k++) {
-      const q = (y / 10) | 0;
-      b[--p] = 48 + y - q * 10;
-      y = q;
-    }
-    x = hi;
-  }
-  x = x | 0;
-  while (x >= 100) {
-    const q = (x / 100) | 0, r = (x - q * 100) << 1;
-    b[--p] = PAIRS[r + 1];
-    b[--p] = PAIRS[r];
-    x = q;
-  }
-  if (x >= 10) {
-    const r = x << 1;
-    b[--p] = PAIRS[r + 1];
-    b[--p] = PAIRS[r];
-  } else b[--p] = 48 + x;
-  return at + n;
-}
-
-/** The output built as bytes: records are appended, and written out at each `flush`. */
-class RecordBytes {
-  buf = new Uint8Array(4096);
-  len = 0;
-
-  /** Make room for `n` more bytes: `put` and `num` do not check, the caller reserves. */
-  reserve(n: number): void {
-    if (this.len + n <= this.buf.length) return;
-    const next = new Uint8Array(Math.max(this.buf.length * 2, this.len + n));
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
+class RecordBytes extends AsciiBuffer {
+  constructor() {
+    super(1 << 16);
   }
 
-  /** Append bytes (a loop up to 16 bytes, a copy above: faster there); see `reserve`. */
+  /** Append constant bytes (room made by the caller). */
   put(src: Uint8Array): this {
-    const n = src.length;
-    if (n > 16) {
-      this.buf.set(src, this.len);
-      this.len += n;
-      return this;
-    }
-    const b = this.buf;
-    let len = this.len;
-    for (let i = 0; i < n; i++) b[len++] = src[i];
-    this.len = len;
+    this.pos = putBytes(this.buf, this.pos, src);
     return this;
   }
 
-  /** Append a non-negative integer below 2^32 in decimal, without a string; see `reserve`. */
+  /** Append an unsigned integer in decimal (room made by the caller). */
   num(v: number): this {
-    this.len = writeUint(this.buf, this.len, v);
+    this.pos = putUint(this.buf, this.pos, v);
     return this;
   }
 
@@ -171,44 +100,17 @@ class RecordBytes {
    */
   hops(e: AspaExplanation, down: boolean): void {
     const n = e.n, seq = e.seq, up = e.up, dn = e.down;
-    this.reserve(n * 120);
+    this.ensure(n * 120);
     const b = this.buf;
-    let len = this.len;
+    let p = this.pos;
     for (let i = 0; i + 1 < n; i++) {
-      const head = i > 0 ? J_HOP_NEXT : J_HOP_FIRST;
-      for (let k = 0; k < head.length; k++) b[len++] = head[k];
-      len = writeUint(b, len, seq[i]);
-      for (let k = 0; k < J_TO.length; k++) b[len++] = J_TO[k];
-      len = writeUint(b, len, seq[i + 1]);
-      const tail = down ? J_RESULT_REVERSE[up[i] * 3 + dn[i]] : J_RESULT[up[i]];
-      b.set(tail, len); // 22 to 48 bytes: a copy beats a loop from about 16
-      len += tail.length;
+      p = putBytes(b, p, i > 0 ? J_HOP_NEXT : J_HOP_FIRST);
+      p = putUint(b, p, seq[i]);
+      p = putBytes(b, p, J_TO);
+      p = putUint(b, p, seq[i + 1]);
+      p = putBytes(b, p, down ? J_RESULT_REVERSE[up[i] * 3 + dn[i]] : J_RESULT[up[i]]);
     }
-    this.len = len;
-  }
-
-  /** Append text (ASCII fast path, UTF-8 otherwise). */
-  text(s: string): this {
-    this.reserve(s.length);
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c > 127) {
-        const rest = enc.encode(s.slice(i));
-        this.reserve(rest.length);
-        this.buf.set(rest, this.len);
-        this.len += rest.length;
-        return this;
-      }
-      this.buf[this.len++] = c;
-    }
-    return this;
-  }
-
-  /** Append ASCII text. */
-  ascii(s: string): this {
-    this.reserve(s.length);
-    for (let i = 0; i < s.length; i++) this.buf[this.len++] = s.charCodeAt(i);
-    return this;
+    this.pos = p;
   }
 }
 
@@ -319,7 +221,7 @@ export class AspaWriter {
     // NDJSON, built as bytes: a million records built as strings cost more than verifying them.
     const b = this.#b;
     // Everything but the hops and AS_SETs (which reserve their own) fits in this.
-    b.reserve(
+    b.ensure(
       512 + 12 * r.segments.length +
         100 * (rov.matched.length + rov.unmatchedAs.length + rov.unmatchedLength.length),
     );
@@ -329,13 +231,13 @@ export class AspaWriter {
       const w = a[0];
       b.num(w >>> 24).put(DOT).num((w >>> 16) & 255).put(DOT).num((w >>> 8) & 255).put(DOT);
       b.num(w & 255).put(SLASH).num(r.route.length);
-    } else b.ascii(formatPrefix(6, a, r.route.length));
+    } else b.text(formatPrefix(6, a, r.route.length));
     b.put(J_PATH);
     for (let k = 0; k < r.segments.length; k++) {
       const g = r.segments[k];
       if (k > 0) b.put(COMMA);
       if (typeof g === "number") b.num(g);
-      else b.ascii(`[${g.join(",")}]`);
+      else b.text(`[${g.join(",")}]`);
     }
     b.put(J_ASN);
     if (r.originKnown) b.num(r.route.asn);
@@ -362,7 +264,7 @@ export class AspaWriter {
     b.put(key);
     for (let k = 0; k < l.length; k++) {
       if (k > 0) b.put(COMMA);
-      b.put(this.#vrpJson[l[k]] ??= enc.encode(this.#vrp(l[k])));
+      b.bytes(this.#vrpJson[l[k]] ??= utf8(this.#vrp(l[k])));
     }
     b.put(CLOSE);
   }
@@ -411,13 +313,13 @@ export class AspaWriter {
   async flush(): Promise<void> {
     const b = this.#b;
     let off = 0;
-    while (off < b.len) off += await this.#w.write(b.buf.subarray(off, b.len));
-    b.len = 0;
+    while (off < b.pos) off += await this.#w.write(b.buf.subarray(off, b.pos));
+    b.reset();
   }
 
   /** Bytes appended and not yet written. */
   get pending(): number {
-    return this.#b.len;
+    return this.#b.pos;
   }
 
   /** The summary table of (rov × aspa) counts. */
