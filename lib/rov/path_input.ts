@@ -12,7 +12,7 @@
  */
 import { parseAsnText, type ParsedRoute } from "./origin.ts";
 import { NEIGHBOUR_ROLES, type NeighbourRole } from "./aspa.ts";
-import { parseIpv6, topMask } from "../model/prefix.ts";
+import { parseIpv4, parseIpv6, topMask } from "../model/prefix.ts";
 
 /** One segment of a path as written: an AS number (AS_SEQUENCE member) or an AS_SET. */
 export type PathSegment = number | number[];
@@ -64,27 +64,6 @@ function asnAt(s: string, from: number, to: number): number {
   return x <= 0xffffffff ? x : -1;
 }
 
-/** Parse a dotted quad in `s[from … to)`; -1 when malformed. */
-function ipv4At(s: string, from: number, to: number): number {
-  let w = 0, part = 0, digits = 0, dots = 0;
-  for (let i = from; i < to; i++) {
-    const c = s.charCodeAt(i);
-    if (c === 46) {
-      if (digits === 0 || ++dots > 3) return -1;
-      w = w * 256 + part;
-      part = 0;
-      digits = 0;
-    } else {
-      const v = c - 48;
-      if (v < 0 || v > 9 || ++digits > 3) return -1;
-      part = part * 10 + v;
-      if (part > 255) return -1;
-    }
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return (w * 256 + part) >>> 0;
-}
-
 /** Parse the prefix `ADDRESS/LENGTH` in `s[from … to)` (host bits masked), or return a message. */
 function prefixAt(s: string, from: number, to: number): ParsedRoute | string {
   const slash = s.indexOf("/", from);
@@ -92,9 +71,10 @@ function prefixAt(s: string, from: number, to: number): ParsedRoute | string {
     return `expected PREFIX AS_PATH, got ${JSON.stringify(s.slice(from, to))}`;
   }
   const addrText = s.slice(from, slash);
+  // The model's one address parser, so that every command reads addresses alike.
   let family: 4 | 6, addr: number[];
-  const v4 = ipv4At(s, from, slash);
-  if (v4 >= 0) {
+  const v4 = addrText.includes(":") ? null : parseIpv4(addrText);
+  if (v4 !== null) {
     family = 4;
     addr = [v4];
   } else {
