@@ -6,7 +6,7 @@
  * failing hop in words, or a summary of (rov × aspa) counts.
  */
 import { UsageError } from "../errors.ts";
-import { formatPrefix } from "../model/prefix.ts";
+import { formatPrefix, putIpv4, putIpv6 } from "../model/prefix.ts";
 import { W } from "../model/vrp_set.ts";
 import {
   ASPA_INVALID,
@@ -154,7 +154,6 @@ const J_END = B("}}\n");
 const NULL = B("null");
 const COMMA = B(",");
 const CLOSE = B("]");
-const DOT = B(".");
 const SLASH = B("/");
 
 const FORMATS = ["ndjson", "text", "summary"] as const;
@@ -227,11 +226,8 @@ export class AspaWriter {
     );
     b.put(J_START);
     const a = r.route.addr;
-    if (r.route.family === 4) {
-      const w = a[0];
-      b.num(w >>> 24).put(DOT).num((w >>> 16) & 255).put(DOT).num((w >>> 8) & 255).put(DOT);
-      b.num(w & 255).put(SLASH).num(r.route.length);
-    } else b.text(formatPrefix(6, a, r.route.length));
+    b.pos = r.route.family === 4 ? putIpv4(b.buf, b.pos, a[0]) : putIpv6(b.buf, b.pos, a);
+    b.put(SLASH).num(r.route.length);
     b.put(J_PATH);
     for (let k = 0; k < r.segments.length; k++) {
       const g = r.segments[k];
