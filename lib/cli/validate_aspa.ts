@@ -217,7 +217,20 @@ export class AspaWriter {
       const prefix = formatPrefix(r.route.family, r.route.addr, r.route.length);
       return this.#textLine(prefix, r, role, rov, e);
     }
-    // NDJSON, built as bytes: a million records built as strings cost more than verifying them.
+    this.#record(r, role, neighbourAs, rov, e);
+  }
+
+  /**
+   * One NDJSON `validation` record, built as bytes: a million records built as strings cost more
+   * than verifying them.
+   */
+  #record(
+    r: PathRoute,
+    role: NeighbourRole,
+    neighbourAs: number,
+    rov: RovResult,
+    e: AspaExplanation,
+  ): void {
     const b = this.#b;
     // Everything but the hops and AS_SETs (which reserve their own) fits in this.
     b.ensure(
