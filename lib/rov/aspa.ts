@@ -101,29 +101,29 @@ export interface VerifyOptions {
 /** An explained verification; `explain` refills one of these (arrays grow as needed). */
 export class AspaExplanation {
   /** State code (ASPA_VALID, ASPA_UNKNOWN, ASPA_INVALID). */
-  state = ASPA_VALID;
+  state: number = ASPA_VALID;
   /** Procedure code. */
-  procedure = UPSTREAM;
+  procedure: number = UPSTREAM;
   /** Why the path is Invalid, or null. */
   reason: AspaInvalidReason | null = null;
   /** Collapsed length N (0 for an empty path or one with an AS_SET). */
-  n = 0;
+  n: number = 0;
   /** The collapsed path, origin first: seq[0] = AS(1) … seq[n-1] = AS(N). */
-  seq = new Uint32Array(16);
+  seq: Uint32Array = new Uint32Array(16);
   /** Up-ramp hops: up[i] = hop(AS(i+1), AS(i+2)), i = 0 … n-2, as codes. */
-  up = new Uint8Array(16);
+  up: Uint8Array = new Uint8Array(16);
   /** Down-ramp hops (downstream only): down[i] = hop(AS(i+2), AS(i+1)), i = 0 … n-2. */
-  down = new Uint8Array(16);
+  down: Uint8Array = new Uint8Array(16);
   /** maxUpRamp, minUpRamp, maxDownRamp, minDownRamp (down ones only for downstream). */
-  maxUp = 0;
+  maxUp: number = 0;
   /** See maxUp. */
-  minUp = 0;
+  minUp: number = 0;
   /** See maxUp. */
-  maxDown = 0;
+  maxDown: number = 0;
   /** See maxUp. */
-  minDown = 0;
+  minDown: number = 0;
   /** The neighbour AS checked against AS(N), or -1 when the check was skipped. */
-  neighbourAs = -1;
+  neighbourAs: number = -1;
 
   /** Make room for a path of `n` ASes. */
   reserve(n: number): void {
