@@ -159,6 +159,20 @@ export {
   type RovState,
 } from "./lib/rov/mod.ts";
 
+// ASPA path verification (draft-ietf-sidrops-aspa-verification).
+export {
+  AspaExplanation,
+  AspaIndex,
+  type AspaProcedure,
+  type AspaState,
+  describeExplanation,
+  type HopResult,
+  type NeighbourRole,
+  parsePathLine,
+  type PathRoute,
+  type VerifyOptions,
+} from "./lib/rov/mod.ts";
+
 // Conformance probe of a cache.
 export {
   type Outcome,
