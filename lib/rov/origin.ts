@@ -28,6 +28,7 @@
  * VRPs inside a prefix (`within`, for `show -l` and `validate --more-specifics`) form one
  * contiguous run of the sorted set, found by binary search.
  */
+import { quoteText } from "../errors.ts";
 import { parseIpv4, parseIpv6, topMask } from "../model/prefix.ts";
 import { vrpAt, type VrpSet, W } from "../model/vrp_set.ts";
 import type { Vrp } from "../model/types.ts";
@@ -477,23 +478,23 @@ export function parseRouteLine(line: string): ParsedRoute | string {
     if (i >= n) break;
     const start = i;
     while (i < n && line.charCodeAt(i) !== 32 && line.charCodeAt(i) !== 9) i++;
-    if (f.length === 3) return `expected PREFIX ASN or IP MASKLEN ASN, got ${JSON.stringify(line)}`;
+    if (f.length === 3) return `expected PREFIX ASN or IP MASKLEN ASN, got ${quoteText(line)}`;
     f.push(line.slice(start, i));
   }
   let addrText: string, lenText: string, asnText: string;
   if (f.length === 2) {
     const slash = f[0].indexOf("/");
-    if (slash < 0) return `expected PREFIX ASN or IP MASKLEN ASN, got ${JSON.stringify(line)}`;
+    if (slash < 0) return `expected PREFIX ASN or IP MASKLEN ASN, got ${quoteText(line)}`;
     addrText = f[0].slice(0, slash);
     lenText = f[0].slice(slash + 1);
     asnText = f[1];
   } else if (f.length === 3 && !f[0].includes("/")) {
     [addrText, lenText, asnText] = f;
   } else {
-    return `expected PREFIX ASN or IP MASKLEN ASN, got ${JSON.stringify(line)}`;
+    return `expected PREFIX ASN or IP MASKLEN ASN, got ${quoteText(line)}`;
   }
   const asn = parseAsnText(asnText);
-  if (asn < 0) return `invalid AS number ${JSON.stringify(asnText)}, expected 0 to 4294967295`;
+  if (asn < 0) return `invalid AS number ${quoteText(asnText)}, expected 0 to 4294967295`;
   let family: 4 | 6, addr: number[];
   const v4 = parseIpv4(addrText);
   if (v4 !== null) {
@@ -501,14 +502,14 @@ export function parseRouteLine(line: string): ParsedRoute | string {
     addr = [v4];
   } else {
     const v6 = addrText.includes(":") ? parseIpv6(addrText) : null;
-    if (!v6) return `invalid IP address ${JSON.stringify(addrText)}`;
+    if (!v6) return `invalid IP address ${quoteText(addrText)}`;
     family = 6;
     addr = v6;
   }
   const max = family === 4 ? 32 : 128;
   const length = parseLength(lenText);
   if (length < 0 || length > max) {
-    return `invalid prefix length ${JSON.stringify(lenText)}, expected 0 to ${max}`;
+    return `invalid prefix length ${quoteText(lenText)}, expected 0 to ${max}`;
   }
   for (let i = 0; i < addr.length; i++) {
     const bits = length - 32 * i;

@@ -13,6 +13,7 @@
 import { parseAsnText, type ParsedRoute } from "./origin.ts";
 import { NEIGHBOUR_ROLES, type NeighbourRole } from "./aspa.ts";
 import { parseIpv4, parseIpv6, topMask } from "../model/prefix.ts";
+import { quoteText } from "../errors.ts";
 
 /** One segment of a path as written: an AS number (AS_SEQUENCE member) or an AS_SET. */
 export type PathSegment = number | number[];
@@ -68,7 +69,7 @@ function asnAt(s: string, from: number, to: number): number {
 function prefixAt(s: string, from: number, to: number): ParsedRoute | string {
   const slash = s.indexOf("/", from);
   if (slash < 0 || slash >= to) {
-    return `expected PREFIX AS_PATH, got ${JSON.stringify(s.slice(from, to))}`;
+    return `expected PREFIX AS_PATH, got ${quoteText(s.slice(from, to))}`;
   }
   const addrText = s.slice(from, slash);
   // The model's one address parser, so that every command reads addresses alike.
@@ -79,7 +80,7 @@ function prefixAt(s: string, from: number, to: number): ParsedRoute | string {
     addr = [v4];
   } else {
     const v6 = addrText.includes(":") ? parseIpv6(addrText) : null;
-    if (!v6) return `invalid IP address ${JSON.stringify(addrText)}`;
+    if (!v6) return `invalid IP address ${quoteText(addrText)}`;
     family = 6;
     addr = v6;
   }
@@ -95,7 +96,7 @@ function prefixAt(s: string, from: number, to: number): ParsedRoute | string {
     length = length * 10 + c;
   }
   if (n < 1 || n > 3 || length < 0 || length > max) {
-    return `invalid prefix length ${JSON.stringify(s.slice(slash + 1, to))}, expected 0 to ${max}`;
+    return `invalid prefix length ${quoteText(s.slice(slash + 1, to))}, expected 0 to ${max}`;
   }
   for (let i = 0; i < addr.length; i++) {
     const bits = length - 32 * i;
@@ -120,7 +121,7 @@ function asPathAt(s: string, from: number, to: number, out: PathRoute): string |
       const close = c === 123 ? "}" : c === 40 ? ")" : "]";
       const end = s.indexOf(close, i + 1);
       if (end < 0 || end >= to) {
-        return `unclosed ${String.fromCharCode(c)} in AS path ${JSON.stringify(s.slice(from, to))}`;
+        return `unclosed ${String.fromCharCode(c)} in AS path ${quoteText(s.slice(from, to))}`;
       }
       const members: number[] = [];
       for (let j = i + 1; j < end;) {
@@ -132,14 +133,14 @@ function asPathAt(s: string, from: number, to: number, out: PathRoute): string |
         let k = j;
         while (k < end && !isSeparator(s.charCodeAt(k)) && s.charCodeAt(k) !== COMMA) k++;
         const a = asnAt(s, j, k);
-        if (a < 0) return `invalid AS number ${JSON.stringify(s.slice(j, k))} in AS path`;
+        if (a < 0) return `invalid AS number ${quoteText(s.slice(j, k))} in AS path`;
         members.push(a);
         j = k;
       }
       i = end + 1;
       if (c !== 123) continue; // confederation segment: dropped
       if (members.length === 0) {
-        return `empty AS_SET in AS path ${JSON.stringify(s.slice(from, to))}`;
+        return `empty AS_SET in AS path ${quoteText(s.slice(from, to))}`;
       }
       out.segments.push(members);
       out.hasSet = true;
@@ -152,7 +153,7 @@ function asPathAt(s: string, from: number, to: number, out: PathRoute): string |
       k++;
     }
     const a = asnAt(s, i, k);
-    if (a < 0) return `invalid AS number ${JSON.stringify(s.slice(i, k))} in AS path`;
+    if (a < 0) return `invalid AS number ${quoteText(s.slice(i, k))} in AS path`;
     out.segments.push(a);
     out.path.push(a);
     i = k;
@@ -193,7 +194,7 @@ function parseBgpdump(line: string): PathLine {
   const typeEnd = n > 0 ? bar[0] : line.length;
   if (!line.startsWith("TABLE_DUMP") && !line.startsWith("BGP4MP")) {
     return `expected a bgpdump -m line (TABLE_DUMP2|…, BGP4MP|…), got ${
-      JSON.stringify(line.slice(0, Math.min(typeEnd, 20)))
+      quoteText(line.slice(0, Math.min(typeEnd, 20)))
     }`;
   }
   if (n >= 2) {
@@ -206,7 +207,7 @@ function parseBgpdump(line: string): PathLine {
   if (typeof r === "string") return r;
   const out = blank(r);
   const peer = asnAt(line, bar[3] + 1, bar[4]);
-  if (peer < 0) return `invalid peer AS ${JSON.stringify(line.slice(bar[3] + 1, bar[4]))}`;
+  if (peer < 0) return `invalid peer AS ${quoteText(line.slice(bar[3] + 1, bar[4]))}`;
   out.neighbourAs = peer;
   return asPathAt(line, bar[5] + 1, pathEnd, out) ?? out;
 }
@@ -237,16 +238,16 @@ export function parsePathLine(line: string): PathLine {
     const key = t.slice(0, eq), value = t.slice(eq + 1);
     if (key === "neighbour" || key === "neighbor") {
       if (!(NEIGHBOUR_ROLES as readonly string[]).includes(value)) {
-        return `invalid neighbour ${JSON.stringify(value)}, expected one of ${
+        return `invalid neighbour ${quoteText(value)}, expected one of ${
           NEIGHBOUR_ROLES.join(", ")
         }`;
       }
       out.role = value as NeighbourRole;
     } else if (key === "neighbour-as" || key === "neighbor-as") {
       const a = parseAsnText(value);
-      if (a < 0) return `invalid neighbour-as ${JSON.stringify(value)}`;
+      if (a < 0) return `invalid neighbour-as ${quoteText(value)}`;
       out.neighbourAs = a;
-    } else return `unknown field ${JSON.stringify(key)}, expected neighbour= or neighbour-as=`;
+    } else return `unknown field ${quoteText(key)}, expected neighbour= or neighbour-as=`;
   }
   return parseAsPath(kept.join(" "), out) ?? out;
 }

@@ -426,3 +426,16 @@ Deno.test("validate() agrees with the brute-force reading on a 5,000-VRP table (
     );
   }
 });
+
+Deno.test("parseRouteLine() quotes a bad line cut short and with control characters escaped", () => {
+  // A megabyte of binary garbage on stdin must not come back as a megabyte of error record, and
+  // a C1 control (CSI, U+009B) or a bidi override must not reach the terminal of `--format text`.
+  const long = parseRouteLine("x".repeat(100_000) + " 1 2 3") as string;
+  assert.equal(typeof long, "string");
+  assert.ok(long.length < 300, `${long.length} characters`);
+  assert.match(long, /^expected PREFIX ASN or IP MASKLEN ASN, got "x+…"$/);
+  const ctl = parseRouteLine("192.0.2.0/24 \u009b31m\u202e") as string;
+  assert.match(ctl, /invalid AS number "\\x9b31m\\u202e"/);
+  const addr = parseRouteLine("\u001b[2J/24 1") as string;
+  assert.match(addr, /invalid IP address "\\x1b\[2J"/);
+});

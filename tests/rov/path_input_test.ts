@@ -117,3 +117,14 @@ Deno.test("property: parsePathLine() reads back any path written as PREFIX AS_PA
     { numRuns: 1000 },
   );
 });
+
+Deno.test("parsePathLine() quotes a bad line cut short and with control characters escaped", () => {
+  const long = parsePathLine("y".repeat(100_000)) as string;
+  assert.equal(typeof long, "string");
+  assert.ok(long.length < 300, `${long.length} characters`);
+  assert.match(long, /^expected PREFIX AS_PATH, got "y+…"$/);
+  const ctl = parsePathLine("192.0.2.0/24 64500 6\u009b1") as string;
+  assert.match(ctl, /invalid AS number "6\\x9b1" in AS path/);
+  const peer = parsePathLine("TABLE_DUMP2|1|B|192.0.2.1|\u202e1|192.0.2.0/24|1|IGP") as string;
+  assert.match(peer, /invalid peer AS "\\u202e1"/);
+});
