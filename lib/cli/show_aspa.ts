@@ -7,7 +7,7 @@ import { UsageError } from "../errors.ts";
 import type { PayloadTable } from "../model/table.ts";
 import { parseAsnText } from "../rov/mod.ts";
 import type { OptionSpec, Parsed } from "./args.ts";
-import type { TextSink } from "./io.ts";
+import { type TextSink, warn } from "./io.ts";
 
 /** The flags this adds to `show`. */
 export const SHOW_ASPA_OPTIONS: OptionSpec = {
@@ -55,6 +55,10 @@ function row(a: string, b: string): string {
 /** Write the tables the ASPA flags ask for. */
 export async function showAspa(p: Parsed, table: PayloadTable, sink: TextSink): Promise<void> {
   const customers = asns(p, "aspa"), providers = asns(p, "providers-of");
+  if (table.aspas.length === 0) {
+    // "-" says "no record": from a table that holds none (CSV, a cache below version 2) say why.
+    warn("rtr: warning: the table holds no ASPA records (a cache sends them only at protocol 2)");
+  }
   const list = (l: number[]) => l.length === 0 ? "-" : l.map((x) => `AS${x}`).join(", ");
   if (customers.length > 0) {
     await sink.write(row("CUSTOMER", "PROVIDERS"));

@@ -280,6 +280,29 @@ Deno.test("rtr show --aspa prints a customer's record; --providers-of lists the 
   });
 });
 
+Deno.test("rtr show --aspa warns when the table holds no ASPA at all (a CSV, a cache below v2)", async () => {
+  // "-" means "this customer has no record": from a table that cannot hold ASPA it must not
+  // pass for an answer silently.
+  const dir = await Deno.makeTempDir({ prefix: "rtr-show-aspa-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/t.csv`,
+      "ASN,IP Prefix,Max Length,Trust Anchor\nAS64500,192.0.2.0/24,24,\n",
+    );
+    const r = await runRtr(["show", "--from", `${dir}/t.csv`, "--aspa", "64500"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, "CUSTOMER     PROVIDERS\nAS64500      -\n");
+    assert.match(r.stderr, /^rtr: warning: the table holds no ASPA records/);
+    await withTable(async (file) => {
+      const quiet = await runRtr(["show", "--from", file, "--aspa", "64504"]);
+      assert.equal(quiet.code, 0, quiet.stderr);
+      assert.equal(quiet.stderr, "");
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /**
  * The real ASPA records of the shared fixtures (arouteserver's NTT and RIPE layouts, APNIC's
  * rpki-rtr-demo) plus generated ones, and paths over them: upstream and downstream, attested,
