@@ -18,7 +18,7 @@ export const NOTIFY_SCENARIOS: Scenario[] = [
     passes: "a Serial Notify with the session's version and id and a later serial (RFC 1982), " +
       "then a delta ending at that serial or later that holds the change (a Notify whose " +
       "delta is empty is noted and the wait goes on); not applicable without --change-cmd",
-    extraMs: (o) => o.notifyTimeoutMs,
+    extraMs: (o) => o.change ? o.notifyTimeoutMs : 0,
     async run(ctx) {
       const change = ctx.options.change;
       if (!change) return notApplicable("no --change-cmd given");

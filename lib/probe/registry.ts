@@ -46,7 +46,7 @@ export function selectScenarios(only?: string[]): Scenario[] {
   return SCENARIOS.filter((s) => want.has(s.id) || want.has(s.group));
 }
 
-/** The bound of the whole probe, ms: each scenario's bound (plus the notify wait) summed. */
+/** The bound of the whole probe, ms: each scenario's bound, plus notify's wait, summed. */
 export function probeBoundMs(o: ProbeOptions, scenarios: readonly Scenario[]): number {
   return scenarios.reduce((t, s) => t + o.timeoutMs + (s.extraMs?.(o) ?? 0), 0);
 }

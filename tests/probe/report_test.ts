@@ -70,10 +70,15 @@ Deno.test("probe reports: text lines, NDJSON records and JUnit XML with escaping
   );
 });
 
-Deno.test("probe bound: each scenario's timeout, plus the notify wait", () => {
-  const o = probeOptions(1, { timeoutMs: 1000, notifyTimeoutMs: 5000 });
+Deno.test("probe bound: each scenario's timeout, plus the notify wait with a change command", () => {
+  const change = () => Promise.resolve({ ok: true, detail: "ok" });
+  const o = probeOptions(1, { timeoutMs: 1000, notifyTimeoutMs: 5000, change });
   eq(probeBoundMs(o, SCENARIOS), SCENARIOS.length * 1000 + 5000);
   eq(probeBoundMs(o, selectScenarios(["version"])), 5000);
+  // Without --change-cmd, notify is not applicable at once: README and --help promise
+  // (number of scenarios) × --timeout, and stderr says "at most …" from this.
+  const bare = probeOptions(1, { timeoutMs: 1000, notifyTimeoutMs: 5000 });
+  eq(probeBoundMs(bare, SCENARIOS), SCENARIOS.length * 1000);
 });
 
 Deno.test("README documents every scenario as --help does: id, what it sends, what passes, section", async () => {
