@@ -135,29 +135,22 @@ async function main(): Promise<number> {
     }
     say();
 
-    const have = (name: string) => {
-      try {
-        Deno.statSync(`${ROOT}lib/cli/${name}.ts`);
-        return true;
-      } catch {
-        return false;
-      }
-    };
+    // The commands to try next, every one of them working against `rtr serve` of the demo table.
+    const next: [string, string][] = [
+      ["rtr serve testdata/demo-table.json", "a cache on 127.0.0.1:8282; edit the file"],
+      ["rtr snapshot 127.0.0.1:8282 > roas.json", "rpki-client JSON"],
+      ["rtr snapshot 127.0.0.1:8282 --format csv", "or ndjson, openbgpd, bird"],
+      ["rtr snapshot 127.0.0.1:8282 --protocol 0", "negotiate down: no keys, no ASPA"],
+      ["rtr follow 127.0.0.1:8282 --no-history", "stream every change"],
+      ["rtr diff roas.json 127.0.0.1:8282", "what changed since roas.json"],
+      ["rtr validate --from roas.json 192.0.2.0/24 AS64496", "RFC 6811 origin validation"],
+      ["rtr show --from roas.json 1.8.0.0/16 -l", "the old rtr_show table"],
+      ["rtr probe 127.0.0.1:8282", "is the cache conformant?"],
+      ["rtr help", "every command"],
+    ];
+    const width = Math.max(...next.map(([c]) => c.length)) + 2;
     say(bold("Try next") + " (rtr = deno run -A main.ts, or `deno task install:global`):");
-    say(
-      `   rtr serve testdata/demo-table.json            # a cache on 127.0.0.1:8282; edit the file`,
-    );
-    say(`   rtr snapshot 127.0.0.1:8282 > roas.json       # rpki-client JSON`);
-    say(`   rtr snapshot 127.0.0.1:8282 --format csv      # or ndjson, openbgpd, bird`);
-    say(`   rtr snapshot 127.0.0.1:8282 --protocol 0      # negotiate down: no keys, no ASPA`);
-    if (have("follow")) {
-      say(`   rtr follow 127.0.0.1:8282                     # stream every change`);
-    }
-    if (have("diff")) say(`   rtr diff a.json b.json                         # what changed`);
-    if (have("validate")) {
-      say(`   rtr validate --help                            # RFC 6811 origin validation`);
-    }
-    say(`   rtr help                                      # every command`);
+    for (const [c, why] of next) say(`   ${c.padEnd(width)}# ${why}`);
     return 0;
   } finally {
     const code = await srv.stop();

@@ -37,4 +37,29 @@ Deno.test("deno task demo serves the demo table, syncs it, shows a delta and sto
   );
   assert.match(r.stdout, /"action":"withdraw"/);
   assert.match(r.stdout, /Try next/);
+  // The commands to try next: one comment column, and only subcommands that exist.
+  const next = r.stdout.split("\n").slice(
+    r.stdout.split("\n").findIndex((l) => /Try next/.test(l)) + 1,
+  )
+    .filter((l) => l.startsWith("   rtr "));
+  assert.ok(next.length >= 8, next.join("\n"));
+  assert.deepEqual(new Set(next.map((l) => l.indexOf("#"))).size, 1, next.join("\n"));
+  const known = [
+    "serve",
+    "snapshot",
+    "follow",
+    "diff",
+    "replay",
+    "validate",
+    "show",
+    "probe",
+    "help",
+  ];
+  for (const l of next) assert.ok(known.includes(l.split(/\s+/)[2]), l);
+  for (const cmd of ["validate", "show", "probe"]) {
+    assert.ok(
+      next.some((l) => l.startsWith(`   rtr ${cmd} `)),
+      `no ${cmd} in:\n${next.join("\n")}`,
+    );
+  }
 });
