@@ -49,8 +49,8 @@ ${ASPA_HELP}
   -h, --help        show this help
 
 Exit codes: 0 every route was validated (whatever its state, unless --fail-on); 1 the table
-could not be loaded, some input lines were not routes, or a route had a --fail-on state; 2 usage; 3 / 4 the cache sent an Error Report
-/ "No Data Available".
+could not be loaded, some input lines were not routes, or a route had a --fail-on state;
+2 usage; 3 / 4 the cache sent an Error Report / "No Data Available".
 `;
 
 const enc = new TextEncoder();

@@ -66,9 +66,9 @@ export const ASPA_HELP =
   --neighbour ROLE  what the neighbour that sent the routes is to you: customer
                     (default), peer, rs-client (upstream verification), rs (a
                     transparent route server: upstream, no neighbour check) or provider
-                    (downstream verification)
+                    (downstream verification); also spelt --neighbor
   --neighbour-as N  the neighbour's AS: the path's most recent AS must be it (a bgpdump
-                    line's peer AS is used when present)`;
+                    line's peer AS is used when present); also --neighbor-as`;
 
 const B = ascii;
 
