@@ -18,6 +18,7 @@ import { readNdjsonBytes } from "./ndjson_read.ts";
 
 /** A table read from a file, with what the file said about itself. */
 export interface LoadedTable {
+  /** The table: VRPs, router keys and ASPA, normalised. */
   table: PayloadTable;
   /** The file's own `metadata` object (JSON), last `sync` record (NDJSON), or `{}`. */
   metadata: Record<string, unknown>;

@@ -25,11 +25,15 @@ export interface TableMeta {
   source?: string;
   /** RTR protocol version negotiated. */
   version?: number;
+  /** Session ID of the cache (RFC 8210 §5.1), from Cache Response. */
   sessionId?: number;
+  /** Serial Number of the table (RFC 8210 §5.1), from End of Data. */
   serial?: number;
   /** Refresh, Retry and Expire intervals (seconds) from End of Data. */
   refresh?: number;
+  /** Retry Interval, seconds (RFC 8210 §6). */
   retry?: number;
+  /** Expire Interval, seconds (RFC 8210 §6). */
   expire?: number;
   /** When the table was complete (End of Data), written as `buildtime` and `generated`. */
   generated: Date;

@@ -11,12 +11,15 @@ export type Release = readonly [number, number];
 
 /** The releases the output is for, per router. */
 export interface RouterVersions {
+  /** BIRD release to write for (`--router-version bird=2.16`); absent: BIRD 2.0, no ASPA. */
   bird?: Release;
+  /** OpenBGPD release to write for (`--router-version openbgpd=8`); absent: 7.x, no ASPA. */
   openbgpd?: Release;
 }
 
 /** Options of the bird and openbgpd writers. */
 export interface RouterWriteOptions {
+  /** Router releases to write for; absent: the releases Debian 12 ships. */
   routers?: RouterVersions;
 }
 

@@ -5,6 +5,7 @@
 
 /** Something bytes can be written to (Deno.stdout, a Deno.FsFile, a stream writer). */
 export interface ByteWriter {
+  /** Write some of `p`; resolves to the number of bytes written, like `Deno.Writer`. */
   write(p: Uint8Array): Promise<number>;
 }
 
@@ -21,6 +22,7 @@ export class TextSink {
   #pos = 0;
   /** Bytes written so far (after encoding). */
   written = 0;
+  /** A sink writing to `w`, buffering up to `limit` bytes (at least 4096) before each write. */
   constructor(w: ByteWriter, limit = 1 << 16) {
     this.#w = w;
     this.#buf = new Uint8Array(Math.max(4096, limit));

@@ -12,9 +12,13 @@ export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 /** Counts of a finished probe. */
 export interface ProbeSummary {
+  /** The cache probed, `HOST:PORT`. */
   target: string;
+  /** Scenarios that passed. */
   passed: number;
+  /** Scenarios that failed. */
   failed: number;
+  /** Scenarios not applicable to this cache or `--protocol`. */
   notApplicable: number;
 }
 
@@ -30,7 +34,9 @@ export function summarize(target: string, results: ScenarioResult[]): ProbeSumma
 
 /** Turns results into the text of one format: a chunk per result, and the ending. */
 export interface ReportWriter {
+  /** The text to print for one finished scenario (empty when the format waits for the end). */
   result(r: ScenarioResult): string;
+  /** The text that ends the report: the summary line or record, or the whole JUnit document. */
   end(results: ScenarioResult[], summary: ProbeSummary): string;
 }
 

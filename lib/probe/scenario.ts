@@ -22,6 +22,7 @@ export type Status = "pass" | "fail" | "not-applicable";
 
 /** The verdict of one scenario: what was seen, and the bytes when it failed. */
 export interface Outcome {
+  /** `pass`, `fail` or `not-applicable`. */
   status: Status;
   /** What was seen (one line). */
   detail: string;
@@ -43,13 +44,17 @@ export interface Scenario {
   passes: string;
   /** Time this scenario gets beyond the per-scenario bound (the notify wait). */
   extraMs?: (o: ProbeOptions) => number;
+  /** Run the scenario against the cache; a thrown ProbeFailure is a failure with its bytes. */
   run(ctx: ProbeContext): Promise<Outcome>;
 }
 
 /** A scenario's outcome with its identity, as reports print it. */
 export interface ScenarioResult extends Outcome {
+  /** Stable id of the scenario. */
   id: string;
+  /** Group of the scenario: version, response, serial, error, session, notify. */
   group: string;
+  /** The RFC or draft sections the verdict rests on. */
   section: string;
 }
 
@@ -251,7 +256,9 @@ export interface SharedState {
 
 /** What a running scenario uses: bounded connections and the facts learned so far. */
 export class ProbeContext {
+  /** How to reach the cache and how long to wait. */
   readonly options: ProbeOptions;
+  /** Clock time (ms) by which the scenario must end; every read is bounded by it. */
   readonly deadline: number;
   readonly #shared: SharedState;
   readonly #conns: ProbeConn[] = [];
