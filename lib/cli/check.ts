@@ -16,7 +16,7 @@ import {
 } from "../model/mod.ts";
 import { aspaValueId } from "../model/delta.ts";
 import { parseDurationMs, shortDuration } from "../monitor/duration.ts";
-import { recordTime } from "../monitor/records.ts";
+import { recordTime } from "../formats/records.ts";
 import { parseCommandArgs, type Parsed, str } from "./args.ts";
 import type { Command } from "./command.ts";
 import { CONNECT_HELP, CONNECT_OPTIONS, connectOptions, sourceName } from "./common.ts";

@@ -5,14 +5,14 @@
  * (`--report`).
  */
 import { RtrError, UsageError } from "../errors.ts";
-import { realClock } from "../follower.ts";
+import { sleep, systemClock } from "../clock.ts";
 import { ndjsonStream } from "../formats/ndjson_stream.ts";
 import { errText } from "../transport.ts";
 import { durationFlag, timeFlag } from "../monitor/duration.ts";
 import { buildReport, IncidentLog, readIncidents, reportText } from "../monitor/incident_log.ts";
 import { diffDocument, renderMonitorMetrics } from "../monitor/metrics.ts";
 import { Monitor } from "../monitor/monitor.ts";
-import { monitorLine, type MonitorRecord } from "../monitor/records.ts";
+import { monitorLine, type MonitorRecord } from "../formats/records.ts";
 import { runCacheSource, runFileSource, type SourceSink } from "../monitor/source_runner.ts";
 import { MAX_SOURCES } from "../monitor/comparison_index.ts";
 import { flag, parseCommandArgs, type Parsed, seconds, splitHostPort, str } from "./args.ts";
@@ -176,7 +176,7 @@ async function run(args: string[]): Promise<number> {
   const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, stop);
   const out = ndjsonStream(Deno.stdout.writable);
-  const clock = realClock;
+  const clock = systemClock;
 
   // Records are written in order, one batch at a time: stdout, then the history.
   let queue: MonitorRecord[] = [];
@@ -278,7 +278,7 @@ async function run(args: string[]): Promise<number> {
       kick = () => wake.abort();
       const now = clock.now();
       const due = mon.nextDue(now);
-      await clock.sleep(Math.max(0, due - now), AbortSignal.any([ac.signal, wake.signal]));
+      await sleep(clock, Math.max(0, due - now), AbortSignal.any([ac.signal, wake.signal]));
       if (ac.signal.aborted) break;
       mon.tick(clock.now());
       await flush();

@@ -19,18 +19,12 @@ import {
 } from "../model/mod.ts";
 import { aspaValueId } from "../model/delta.ts";
 import { vrpAt, W } from "../model/vrp_set.ts";
+import type { PayloadKind, PayloadRecord } from "../formats/records.ts";
 
-/** The payload types compared. */
-export type PayloadKind = "vrp" | "routerKey" | "aspa";
+export type { PayloadKind, PayloadRecord } from "../formats/records.ts";
 
 /** Every payload kind, in report order. */
 export const PAYLOAD_KINDS: PayloadKind[] = ["vrp", "routerKey", "aspa"];
-
-/** One payload record, tagged with its kind. */
-export type PayloadRecord =
-  | { kind: "vrp"; value: Vrp }
-  | { kind: "routerKey"; value: RouterKey }
-  | { kind: "aspa"; value: Aspa };
 
 /** What the index reports. */
 export type IndexEvent =

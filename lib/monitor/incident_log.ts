@@ -8,7 +8,7 @@
  */
 import { RtrError } from "../errors.ts";
 import { errText } from "../transport.ts";
-import { recordTime } from "./records.ts";
+import { recordTime } from "../formats/records.ts";
 
 /** Name of the history file inside the data dir. */
 export const INCIDENT_FILE = "disagreements.ndjson";

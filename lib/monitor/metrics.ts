@@ -7,7 +7,7 @@
  */
 import type { Monitor } from "./monitor.ts";
 import { PAYLOAD_KINDS } from "./comparison_index.ts";
-import { payloadFields, recordTime } from "./records.ts";
+import { payloadFields, recordTime } from "../formats/records.ts";
 
 function label(v: string): string {
   return JSON.stringify(v);

@@ -7,7 +7,7 @@
  */
 import { type PayloadTable, type TableCounts, tableCounts, type VrpSet } from "../model/mod.ts";
 import { ComparisonIndex, type IndexEvent, type PairCounts } from "./comparison_index.ts";
-import { kindCounts, type MonitorRecord } from "./records.ts";
+import { kindCounts, type MonitorRecord } from "../formats/records.ts";
 
 /** Default visibility buckets (seconds): a difference counted in every bucket it has outlived. */
 export const DEFAULT_BUCKETS = [0, 60, 300, 900, 3600, 14400];

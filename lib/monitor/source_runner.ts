@@ -4,7 +4,8 @@
  * (a directory watch, with a poll of its size, time and inode as a fallback). Each reports to a
  * `SourceSink`; neither judges anything.
  */
-import { type Clock, follow, type FollowOptions } from "../follower.ts";
+import { type Clock, sleep } from "../clock.ts";
+import { follow, type FollowOptions } from "../follower.ts";
 import { RtrError } from "../errors.ts";
 import { readTableFile } from "../formats/read.ts";
 import { emptyTable, type PayloadTable, VrpSet } from "../model/mod.ts";
@@ -141,9 +142,9 @@ export async function runFileSource(
         await sink.lost(failure, clock.now());
       }
       if (wake.signal.aborted) wake = new AbortController();
-      await clock.sleep(opts.pollMs, AbortSignal.any([signal, wake.signal]));
+      await sleep(clock, opts.pollMs, AbortSignal.any([signal, wake.signal]));
       // A rewrite comes as several events: let it finish before reading.
-      if (wake.signal.aborted && !signal.aborted) await clock.sleep(50, signal);
+      if (wake.signal.aborted && !signal.aborted) await sleep(clock, 50, signal);
     }
   } finally {
     signal.removeEventListener("abort", onAbort);

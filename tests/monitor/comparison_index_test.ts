@@ -6,7 +6,7 @@
 import { assertEquals as eq, assertOk } from "../helpers/assert.ts";
 import { ComparisonIndex, type IndexEvent } from "../../lib/monitor/comparison_index.ts";
 import { Monitor } from "../../lib/monitor/monitor.ts";
-import { monitorLine, type MonitorRecord } from "../../lib/monitor/records.ts";
+import { monitorLine, type MonitorRecord } from "../../lib/formats/records.ts";
 import { makeTable, type PayloadTable, type Vrp, VrpSet } from "../../lib/model/mod.ts";
 import { diffTables } from "../../lib/model/table.ts";
 
