@@ -369,7 +369,9 @@ function sec(ms: number | undefined): number | undefined {
 
 async function run(args: string[]): Promise<number> {
   let v: Verdict;
-  let json = false;
+  // Known before parsing, so that a bad flag is answered in the format asked for.
+  const json = args.includes("--format=json") ||
+    args.some((a, i) => a === "--format" && args[i + 1] === "json");
   try {
     const p = parseCommandArgs("check", args, {
       ...CONNECT_OPTIONS,
@@ -382,7 +384,6 @@ async function run(args: string[]): Promise<number> {
       "data-file": { type: "string" },
       format: { type: "string" },
     });
-    json = str(p, "format") === "json";
     v = await evaluate(p);
   } catch (e) {
     // A bad flag or an unexpected failure: UNKNOWN, as monitoring plugins answer.

@@ -258,7 +258,7 @@ async function run(args: string[]): Promise<number> {
       warn(`rtr: metrics on http://${metricsAddr.host}:${port}/metrics`);
     } catch (e) {
       for (const s of signals) Deno.removeSignalListener(s, stop);
-      log?.close();
+      await log?.close();
       throw new RtrError(`Cannot serve metrics on ${metricsAt}: ${errText(e)}`);
     }
   }
@@ -291,7 +291,7 @@ async function run(args: string[]): Promise<number> {
     await Promise.all(runners);
     await flush().catch(() => {});
     await out.close().catch(() => {});
-    log?.close();
+    await log?.close();
   }
   return 0;
 }

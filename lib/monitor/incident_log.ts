@@ -7,18 +7,17 @@
  * total.
  */
 import { RtrError } from "../errors.ts";
+import { AtomicFile } from "../io/mod.ts";
 import { errText } from "../transport.ts";
 import { recordTime } from "../formats/records.ts";
 
 /** Name of the history file inside the data dir. */
 export const INCIDENT_FILE = "disagreements.ndjson";
 
-const enc = new TextEncoder();
-
-/** Appends monitor records to the history file. */
+/** Appends monitor records to the history file (the one file writer, in append mode). */
 export class IncidentLog {
-  readonly #file: Deno.FsFile;
-  private constructor(file: Deno.FsFile) {
+  readonly #file: AtomicFile;
+  private constructor(file: AtomicFile) {
     this.#file = file;
   }
 
@@ -26,27 +25,24 @@ export class IncidentLog {
   static async open(dir: string): Promise<IncidentLog> {
     try {
       await Deno.mkdir(dir, { recursive: true });
-      return new IncidentLog(
-        await Deno.open(`${dir}/${INCIDENT_FILE}`, { append: true, create: true }),
-      );
+      return new IncidentLog(await AtomicFile.create(`${dir}/${INCIDENT_FILE}`, { append: true }));
     } catch (e) {
-      throw new RtrError(`Cannot use data dir ${dir}: ${errText(e)}`);
+      throw new RtrError(
+        `Cannot use data dir ${dir}: ${e instanceof RtrError ? e.message : errText(e)}`,
+      );
     }
   }
 
-  /** Append whole lines (each without newline) in one write. */
+  /** Append whole lines (each without newline), flushed together. */
   async append(lines: string[]): Promise<void> {
     if (lines.length === 0) return;
-    const b = enc.encode(lines.map((l) => l + "\n").join(""));
-    let off = 0;
-    while (off < b.length) off += await this.#file.write(b.subarray(off));
+    await this.#file.sink.write(lines.map((l) => l + "\n").join(""));
+    await this.#file.sink.flush();
   }
 
   /** Close the file. */
-  close(): void {
-    try {
-      this.#file.close();
-    } catch { /* closed */ }
+  async close(): Promise<void> {
+    await this.#file.commit().catch(() => {});
   }
 }
 
