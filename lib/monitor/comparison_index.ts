@@ -14,7 +14,6 @@ import {
   type PayloadTable,
   type RouterKey,
   routerKeyId,
-  type Vrp,
   type VrpSet,
 } from "../model/mod.ts";
 import { aspaValueId } from "../model/delta.ts";
