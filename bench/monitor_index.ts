@@ -132,6 +132,7 @@ for (let r = 0; r < ROUNDS; r++) {
   t0 = performance.now();
   ix.setTable(0, next, now, delta);
   diverge.push(ms(t0));
+  if (Deno.args.includes("--verbose")) console.log(`round ${r}: ${diverge.at(-1)} ms`);
   tables[0] = next;
   // The others follow: the same delta on each; the records resolve.
   t0 = performance.now();
@@ -156,3 +157,106 @@ console.log(
   `for scale, the session's own table update (VrpSet.apply): median ${med(apply)} ms`,
 );
 console.log(`differing records at the end: ${ix.size}; peak RSS ${peak} MB`);
+
+// --e2e: the real process. Three `rtr serve` serving one generated table of --size VRPs (with
+// router keys and ASPA), `rtr monitor` following all three: time to the first summary of every
+// pair (three full syncs and the initial comparison) and the monitor's peak RSS (VmHWM).
+if (Deno.args.includes("--e2e")) {
+  const root = new URL("../", import.meta.url).pathname;
+  const dir = await Deno.makeTempDir();
+  const deno = Deno.execPath();
+  const run = (args: string[]) =>
+    new Deno.Command(deno, {
+      args: ["run", "-A", "--quiet", ...args],
+      stdout: "piped",
+      stderr: "piped",
+    });
+  const gen = await run([
+    `${root}tools/gen_table.ts`,
+    "--count",
+    String(SIZE),
+    "--keys",
+    "20",
+    "--aspa",
+    "2000",
+    "--buildtime",
+    "now",
+    "-o",
+    `${dir}/table.json`,
+  ]).output();
+  if (!gen.success) throw new Error(new TextDecoder().decode(gen.stderr));
+  const serves: { child: Deno.ChildProcess; port: number }[] = [];
+  for (let i = 0; i < SOURCES; i++) {
+    const child = run([`${root}main.ts`, "serve", `${dir}/table.json`, "--listen", "127.0.0.1:0"])
+      .spawn();
+    const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let log = "";
+    const deadline = Date.now() + 120_000;
+    while (!/127\.0\.0\.1:(\d+)/.test(log) && Date.now() < deadline) {
+      const r = await reader.read();
+      if (r.done) break;
+      log += r.value;
+    }
+    const m = /127\.0\.0\.1:(\d+)/.exec(log);
+    if (!m) throw new Error(`rtr serve did not start: ${log}`);
+    reader.releaseLock();
+    child.stderr.cancel().catch(() => {});
+    serves.push({ child, port: Number(m[1]) });
+  }
+  const probe = await run([
+    `${root}main.ts`,
+    "check",
+    `127.0.0.1:${serves[0].port}`,
+    "--format",
+    "json",
+  ])
+    .output();
+  const served = JSON.parse(new TextDecoder().decode(probe.stdout));
+  console.log(
+    `e2e: each rtr serve holds ${served.vrps} VRPs, ${served.routerKeys} router keys, ${served.aspas} ASPA`,
+  );
+  const t0 = performance.now();
+  const mon = run([
+    `${root}main.ts`,
+    "monitor",
+    ...serves.map((s) => `127.0.0.1:${s.port}`),
+    "--summary-every",
+    "1s",
+    "--timeout",
+    "120",
+  ]).spawn();
+  const lines = mon.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "", firstMs = 0;
+  const pairs = (SOURCES * (SOURCES - 1)) / 2;
+  const seen = new Set<string>();
+  const deadline = Date.now() + 300_000;
+  while (seen.size < pairs && Date.now() < deadline) {
+    const r = await lines.read();
+    if (r.done) break;
+    buf += r.value;
+    for (const l of buf.split("\n")) {
+      if (l.startsWith('{"type":"summary"') && l.endsWith("}")) {
+        const s = JSON.parse(l);
+        seen.add(`${s.a} ${s.b}`);
+      }
+    }
+  }
+  firstMs = performance.now() - t0;
+  const status = await Deno.readTextFile(`/proc/${mon.pid}/status`).catch(() => "");
+  const hwm = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
+  const now = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
+  console.log(
+    `e2e: rtr monitor over ${SOURCES} × rtr serve of ${SIZE} VRPs: first summary of every pair after ${
+      Math.round(firstMs)
+    } ms (process start, ${SOURCES} full syncs, the initial comparison); RSS ${
+      Math.round(now)
+    } MB, peak ${Math.round(hwm)} MB`,
+  );
+  mon.kill("SIGTERM");
+  await mon.status;
+  for (const s of serves) {
+    s.child.kill("SIGTERM");
+    await s.child.status;
+  }
+  await Deno.remove(dir, { recursive: true });
+}

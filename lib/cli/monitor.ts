@@ -203,9 +203,17 @@ async function run(args: string[]): Promise<number> {
 
   let kick: () => void = () => {};
   const verbose = flag(p, "verbose");
+  // A diagnostic repeated at every retry is said once, until the source syncs again.
+  const said: (string | null)[] = specs.map(() => null);
+  const say = (i: number, line: string) => {
+    if (said[i] === line) return;
+    said[i] = line;
+    warn(`rtr: ${specs[i].name}: ${line}`);
+  };
   const sinkFor = (i: number): SourceSink => ({
     connected: () => mon.connected(i),
     sync: async (sync, time) => {
+      said[i] = null;
       mon.sync(i, sync, time);
       if (verbose) warn(`rtr: ${specs[i].name}: serial ${sync.serial ?? "-"}`);
       kick();
@@ -214,7 +222,7 @@ async function run(args: string[]): Promise<number> {
     lost: async (reason, time) => {
       const was = mon.sources[i].unreachable;
       mon.lost(i, reason, time);
-      if (!was) warn(`rtr: ${specs[i].name}: ${reason}`);
+      if (!was) say(i, reason);
       kick();
       await flush();
     },
@@ -224,7 +232,7 @@ async function run(args: string[]): Promise<number> {
       kick();
       await flush();
     },
-    warn: (line) => warn(`rtr: ${specs[i].name}: ${line}`),
+    warn: (line) => say(i, line),
   });
 
   if (metricsAddr) {
