@@ -37,8 +37,8 @@ frozen for --stale-after while another source moved, or data past its Expire),
 
 Options:
   --grace D          differences younger than D are propagation (default 5m)
-  --stale-after D    a source whose serial has not moved for D while another moved is
-                     stale (default 1h)
+  --stale-after D    a source whose serial has not moved for D while another's moved
+                     since (within the last D) is stale (default 1h)
   --summary-every D  period of the summary records (default 5m)
   --poll D           look at table files this often when no change event came (default 2s)
   --retry S          wait S seconds after a failed connect (default: the cache's Retry,

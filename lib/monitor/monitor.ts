@@ -25,6 +25,8 @@ export interface SourceState {
   connected: boolean;
   /** When the serial (a file: its content) last moved, or the first table arrived. */
   lastMove: number | null;
+  /** When the serial last moved after the first table (null: not yet). */
+  lastChange: number | null;
   stale: boolean;
   unreachable: boolean;
 }
@@ -71,6 +73,7 @@ export class Monitor {
       lastSuccess: null,
       connected: false,
       lastMove: null,
+      lastChange: null,
       stale: false,
       unreachable: false,
     }));
@@ -105,6 +108,7 @@ export class Monitor {
       });
     }
     if (moved) {
+      if (st.lastMove !== null) st.lastChange = now;
       st.lastMove = now;
       if (st.stale) {
         st.stale = false;
@@ -157,8 +161,10 @@ export class Monitor {
     for (let s = 0; s < srcs.length; s++) {
       const st = srcs[s];
       if (st.stale || st.lastMove === null || now - st.lastMove < this.#o.staleAfterMs) continue;
+      // Another source moved after this one did, and recently: it is alive, this one frozen.
       const othersMoved = srcs.some((o, j) =>
-        j !== s && o.lastMove !== null && o.lastMove > st.lastMove!
+        j !== s && o.lastChange !== null && o.lastChange > st.lastMove! &&
+        now - o.lastChange < this.#o.staleAfterMs
       );
       if (!othersMoved) continue;
       st.stale = true;
@@ -177,13 +183,17 @@ export class Monitor {
     }
   }
 
-  /** When `tick` next has something to do (ms), or null. */
+  /** When `tick` next has something to do (ms; never a deadline already handled). */
   nextDue(now: number): number {
     let t = this.#nextSummary ?? now + this.#o.summaryEveryMs;
     const due = this.index.nextDue;
     if (due !== null) t = Math.min(t, due);
+    // A frozen source whose deadline passed can only turn stale when another one moves, which
+    // comes with a sync (and a tick): only deadlines still ahead count here.
     for (const st of this.sources) {
-      if (!st.stale && st.lastMove !== null) t = Math.min(t, st.lastMove + this.#o.staleAfterMs);
+      if (st.stale || st.lastMove === null) continue;
+      const at = st.lastMove + this.#o.staleAfterMs;
+      if (at > now) t = Math.min(t, at);
     }
     return Math.max(t, now);
   }

@@ -77,7 +77,11 @@ Deno.test("check: OK, WARNING, CRITICAL and UNKNOWN with perfdata and the docume
     await new Promise((r) => setTimeout(r, 1100));
     const stuck = await runRtr(["check", at(a), "--state", state, "--serial-stuck", "1s,1h"]);
     eq(stuck.code, 1, stuck.stdout);
-    assertIncludes(stuck.stdout, `serial ${saved.serial} unchanged for 1s (over 1s)`);
+    assertOk(
+      new RegExp(`^RTR WARNING - serial ${saved.serial} unchanged for \\d+s \\(over 1s\\), `)
+        .test(stuck.stdout),
+      stuck.stdout,
+    );
     // --max-age from the served file's buildtime.
     const fresh = await runRtr(["check", at(a), "--data-file", `${dir}/a.json`, "--max-age", "1h"]);
     eq(fresh.code, 0, fresh.stdout);

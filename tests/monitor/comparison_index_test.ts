@@ -213,3 +213,25 @@ Deno.test("Monitor: unreachable, recovered, stale after a frozen serial while an
   eq(lines().map((r) => [r.type, r.source, r.reason]), [["stale", "b", "expired"]]);
   assertOk(m.index.active === 1);
 });
+
+Deno.test("Monitor: quiet sources are not stale, and a passed stale deadline never makes the next wake-up now", () => {
+  const recs: MonitorRecord[] = [];
+  const m = new Monitor({
+    sources: [{ name: "a", kind: "cache" }, { name: "b", kind: "cache" }],
+    graceMs: 10_000,
+    staleAfterMs: 60_000,
+    summaryEveryMs: 1_000_000,
+    emit: (r) => recs.push(r),
+  });
+  m.sync(0, { table: table(BASE), serial: 1, sessionId: 7 }, 0);
+  m.sync(1, { table: table(BASE), serial: 1, sessionId: 9 }, 1000);
+  // Both quiet for an hour: b moved after a, but not recently; nobody is stale.
+  for (let t = 0; t <= 3_600_000; t += 30_000) m.tick(t);
+  eq(recs.filter((r) => r.type === "stale"), []);
+  const now = 3_600_000;
+  assertOk(m.nextDue(now) > now, `next wake-up ${m.nextDue(now)} at ${now}`);
+  // b moves now: a (frozen an hour) is stale at once.
+  m.sync(1, { table: table(BASE), serial: 2, sessionId: 9 }, now);
+  m.tick(now);
+  eq(recs.filter((r) => r.type === "stale").map((r) => (r as any).source), ["a"]);
+});
