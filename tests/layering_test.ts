@@ -28,6 +28,7 @@ function layer(rel: string): number {
     formats: 5,
     rov: 5,
     probe: 5,
+    monitor: 5,
     cli: 6,
   };
   if (!(top in table)) {

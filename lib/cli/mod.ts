@@ -39,6 +39,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
     load: () => import("./show.ts"),
   },
   probe: { summary: "test a cache's conformance to the RFCs", load: () => import("./probe.ts") },
+  monitor: { summary: "watch caches, say when they disagree", load: () => import("./monitor.ts") },
+  check: { summary: "one sync, a monitoring-plugin verdict", load: () => import("./check.ts") },
 };
 
 /** Top-level help text. */
