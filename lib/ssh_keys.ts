@@ -161,13 +161,6 @@ function globMatch(pattern: string, s: string): boolean {
   return new RegExp(`^${re}$`).test(s);
 }
 
-/** `SHA256:…` fingerprints as given to `--ssh-host-key-fingerprint` (comma-separated). */
-export function parseFingerprints(s: string): string[] | undefined {
-  const list = s.split(",").map((f) => f.trim()).filter((f) => f !== "");
-  const ok = list.length > 0 && list.every((f) => /^SHA256:[A-Za-z0-9+/]{43}=?$/.test(f));
-  return ok ? list.map((f) => f.replace(/=$/, "")) : undefined;
-}
-
 /** Options an `authorized_keys` line may carry here: restrictions the server always applies. */
 const HARMLESS_OPTIONS = new Set([
   "restrict",

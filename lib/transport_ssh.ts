@@ -30,9 +30,6 @@ import { fromNodeStream } from "./transport_node.ts";
 /** The subsystem name RTR uses (RFC 6810 §7, 8210bis §9.1). */
 export const RTR_SUBSYSTEM = "rpki-rtr";
 
-/** The default SSH user of RTR caches (StayRTR, GoRTR) and of `rtr serve`. */
-export const DEFAULT_SSH_USER = "rpki";
-
 /** How the router side authenticates and checks the cache's host key. */
 export interface SshClientOptions {
   user: string;
