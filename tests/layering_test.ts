@@ -1,8 +1,8 @@
 /**
  * Keeps design.md's dependency direction true: a module never imports from a higher layer.
  * Layers, bottom up: errors, serial, io → wire → model → session, cache → client, transport,
- * follower, server (transport_node, transport_ssh, ssh_keys beside transport) → store, capture,
- * formats, rov → cli → main.ts.
+ * follower, server (transport_node, transport_ssh, transport_tls and ssh_keys beside
+ * transport) → store, capture, formats, rov → cli → main.ts.
  */
 import { assertEquals as eq } from "./helpers/assert.ts";
 
@@ -23,6 +23,7 @@ function layer(rel: string): number {
     transport: 4,
     transport_node: 4,
     transport_ssh: 4,
+    transport_tls: 4,
     ssh_keys: 4,
     follower: 4,
     server: 4,
