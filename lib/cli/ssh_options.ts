@@ -42,18 +42,22 @@ export const SSH_CONNECT_OPTIONS: OptionSpec = {
 };
 
 /** Help lines for SSH_CONNECT_OPTIONS. */
-export const SSH_CONNECT_HELP =
-  `  ssh://USER@HOST[:PORT]  as the cache: RTR over SSH (the rpki-rtr subsystem, port 22)
-  --ssh             RTR over SSH to --host/--port (or HOST[:PORT]) instead of TCP
+export const SSH_CONNECT_HELP = `  ssh://USER@HOST[:PORT]
+                    as the cache: RTR over SSH (subsystem rpki-rtr, default port 22)
+  --ssh             RTR over SSH to HOST[:PORT] or --host/--port instead of TCP
   --ssh-user NAME   SSH user (default: the URL's, else ${DEFAULT_SSH_USER})
-  --ssh-key FILE    private key (OpenSSH or PEM, unencrypted); an ssh-agent at
-                    $SSH_AUTH_SOCK is also tried
-  --ssh-password-file FILE  password: the file's first line ($RTR_SSH_PASSWORD
-                    works too; there is no password flag)
-  --ssh-known-hosts FILE    OpenSSH known_hosts to check the cache's host key
-                    against (default ~/.ssh/known_hosts; hashed entries work)
-  --ssh-host-key-fingerprint SHA256:…  accept only this host key (comma list)
-  --ssh-insecure-accept     accept any host key (its fingerprint is logged)`;
+  --ssh-key FILE    private key, OpenSSH or PEM format, unencrypted (an ssh-agent
+                    at $SSH_AUTH_SOCK is tried too)
+  --ssh-password-file FILE
+                    log in with the password on the file's first line (or set
+                    $RTR_SSH_PASSWORD; there is no password flag)
+  --ssh-known-hosts FILE
+                    check the cache's host key against this OpenSSH known_hosts
+                    (default ~/.ssh/known_hosts; hashed entries work)
+  --ssh-host-key-fingerprint SHA256:…
+                    accept only this host key (a comma list for several)
+  --ssh-insecure-accept
+                    accept any host key (its fingerprint is logged with -v)`;
 
 /** Flags of `serve`'s SSH listener. */
 export const SSH_SERVE_OPTIONS: OptionSpec = {
@@ -65,12 +69,14 @@ export const SSH_SERVE_OPTIONS: OptionSpec = {
 };
 
 /** Help lines for SSH_SERVE_OPTIONS. */
-export const SSH_SERVE_HELP =
-  `  --ssh-listen ADDR:PORT  also serve RTR over SSH (the rpki-rtr subsystem only:
+export const SSH_SERVE_HELP = `  --ssh-listen ADDR:PORT
+                        also serve RTR over SSH there (subsystem rpki-rtr only:
                         shells, exec and other subsystems are refused)
-  --ssh-host-key FILE   the server's private host key (OpenSSH or PEM)
-  --ssh-authorized-keys FILE  routers' public keys (authorized_keys format)
-  --ssh-password-file FILE    or/and a password: the file's first line
+  --ssh-host-key FILE   the server's private host key (OpenSSH or PEM format)
+  --ssh-authorized-keys FILE
+                        routers' public keys (OpenSSH authorized_keys format)
+  --ssh-password-file FILE
+                        and/or a password routers log in with: the file's first line
   --ssh-user NAME       the one user name accepted (default ${DEFAULT_SSH_USER})`;
 
 /** Where an environment variable comes from (tests pass their own). */
