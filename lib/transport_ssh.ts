@@ -396,7 +396,9 @@ export async function sshListener(o: SshListenOptions): Promise<RtrListener> {
       client.end();
     }, graceMs);
     client.on("error", (e: Ssh2) => {
-      if (!closed) log(`${peer} ssh: ${firstLine(e)}`);
+      // A router that hangs up is logged by the server as a disconnect; no second line here.
+      if (closed || e?.code === "EPIPE" || e?.code === "ECONNRESET") return;
+      log(`${peer} ssh: ${firstLine(e)}`);
     });
     client.on("close", () => {
       clearTimeout(grace);
