@@ -95,6 +95,19 @@ Deno.test("interop: rtrclient ssh (key login) and rtr snapshot over SSH get the 
       eq(recs.filter((r) => r.type === "routerKey").length, table.routerKeys.length);
       eq(recs.filter((r) => r.type === "aspa").length, table.aspas.length);
       assertIncludes(srv.log(), "rpki logged in with a password");
+      // diff and validate take an ssh:// cache too: the served table equals its file.
+      const sshFlags = ["--ssh-key", k.router.file, "--ssh-known-hosts", known];
+      const diff = await runRtr(["diff", `ssh://rpki@127.0.0.1:${sshPort}`, file, ...sshFlags], {
+        env: ENV,
+      });
+      eq(diff.code, 0, diff.stderr);
+      const v = [...table.vrps][0];
+      const val = await runRtr(
+        ["validate", v.prefix, `${v.asn}`, "--from", `ssh://127.0.0.1:${sshPort}`, ...sshFlags],
+        { env: ENV },
+      );
+      eq(val.code, 0, val.stderr);
+      eq(JSON.parse(val.stdout).state, "valid");
     } finally {
       eq(await srv.stop(), 0);
     }
