@@ -98,7 +98,14 @@ export async function tlsListener(o: TlsListenOptions): Promise<RtrListener> {
     wake();
   });
   server.on("tlsClientError", (e: Error, s: TLSSocket) => {
-    const peer = describeTarget({ host: plainIp(s?.remoteAddress), port: s?.remotePort ?? 0 });
+    // After a failed handshake the TLS socket has forgotten its peer; the TCP socket under it
+    // has not.
+    const under = (s as unknown as { _parent?: { remoteAddress?: string; remotePort?: number } })
+      ?._parent;
+    const peer = describeTarget({
+      host: plainIp(s?.remoteAddress ?? under?.remoteAddress),
+      port: s?.remotePort ?? under?.remotePort ?? 0,
+    });
     log(`${peer} tls: handshake failed: ${errText(e)}`);
   });
   await new Promise<void>((resolve, reject) => {

@@ -73,7 +73,8 @@ Deno.test("tls: serve --tls-require-client-cert refuses a router without a certi
     eq(without.code, 1);
     eq(without.stdout, "");
     eq(without.stderr.trim().split("\n").length, 1, without.stderr);
-    assertIncludes(srv.log(), "tls: handshake failed");
+    assertIncludes(srv.log(), "tls: handshake failed: peer sent no certificates");
+    assertIncludes(without.stderr, "CertificateRequired");
     const withCert = await runRtr([
       ...base,
       "--cert",
