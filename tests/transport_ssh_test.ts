@@ -461,3 +461,33 @@ Deno.test("ssh listener: refuses 'none', other subsystems, exec and shells; a ba
     await closeFixture(f);
   }
 });
+
+Deno.test("TCP users load nothing of SSH: the commands reach ssh2 and the SSH transport only by import()", async () => {
+  for (const cmd of ["snapshot", "follow", "diff", "validate", "serve"]) {
+    const file = new URL(`../lib/cli/${cmd}.ts`, import.meta.url).pathname;
+    const out = await new Deno.Command(Deno.execPath(), { args: ["info", "--json", file] })
+      .output();
+    eq(out.success, true, new TextDecoder().decode(out.stderr));
+    const info = JSON.parse(new TextDecoder().decode(out.stdout));
+    const bySpecifier = new Map<string, any>(info.modules.map((m: any) => [m.specifier, m]));
+    // The modules the command loads before it runs: static runtime imports only.
+    const seen = new Set<string>();
+    const todo: string[] = [...info.roots];
+    while (todo.length > 0) {
+      const spec = todo.pop()!;
+      if (seen.has(spec)) continue;
+      seen.add(spec);
+      for (const d of bySpecifier.get(spec)?.dependencies ?? []) {
+        if (d.code?.specifier && !d.isDynamic) todo.push(d.code.specifier);
+      }
+    }
+    const loaded = [...seen];
+    assert(loaded.some((x) => x.endsWith("/lib/cli/ssh_options.ts")), `${cmd} parses SSH flags`);
+    eq(loaded.filter((x) => /transport_ssh|transport_tls|ssh_keys|ssh2|node:tls/.test(x)), [], cmd);
+    // …while the SSH transport is in the graph, behind import().
+    assert(
+      info.modules.some((m: any) => m.specifier.endsWith("/lib/transport_ssh.ts")),
+      `${cmd} can reach the SSH transport`,
+    );
+  }
+});

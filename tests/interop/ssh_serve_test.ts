@@ -6,7 +6,7 @@
  */
 import { assert, assertEquals as eq, assertIncludes } from "../helpers/assert.ts";
 import { spawnRtr } from "../helpers/child_lines.ts";
-import { requirePeers, runCommand, runRtr, stayRtrJson } from "../helpers/peers.ts";
+import { requirePeers, runCommand, runRtr, stayRtrJson, stopChild } from "../helpers/peers.ts";
 import { startServe } from "../helpers/serve.ts";
 import { knownHostsFile, makeKey, openSshArgs, type TestKey } from "../helpers/ssh.ts";
 import { parseTableText, readTableFile } from "../../lib/formats/read.ts";
@@ -237,6 +237,49 @@ Deno.test("interop: OpenSSH ssh -s reaches the rpki-rtr subsystem; shells, exec 
     assertIncludes(log, `refused key ssh-ed25519 ${k.stranger.fingerprint} (not authorized)`);
   } finally {
     await srv.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("interop: snapshot over SSH logs in with a key held by ssh-agent ($SSH_AUTH_SOCK)", async () => {
+  if (!requirePeers("ssh-agent", "ssh-add", "ssh-keygen")) return;
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/table.json`;
+  await Deno.writeTextFile(
+    file,
+    stayRtrJson([{ prefix: "192.0.2.0/24", maxLength: 24, asn: 64496 }]),
+  );
+  const k = await keys(dir);
+  const sock = `${dir}/agent.sock`;
+  const agent = new Deno.Command("ssh-agent", {
+    args: ["-D", "-a", sock],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const { srv, sshPort } = await serveSsh(file, k);
+  try {
+    for (let i = 0; i < 100; i++) {
+      try {
+        Deno.statSync(sock);
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    const add = await runCommand("ssh-add", [k.router.file], { env: { SSH_AUTH_SOCK: sock } });
+    eq(add.code, 0, add.stderr);
+    const known = await knownHostsFile(dir, "known_hosts", sshPort, k.host);
+    const r = await runRtr(
+      ["snapshot", `ssh://127.0.0.1:${sshPort}`, "--ssh-known-hosts", known, "--format", "csv"],
+      { env: { SSH_AUTH_SOCK: sock, RTR_SSH_PASSWORD: "" } },
+    );
+    eq(r.code, 0, r.stderr);
+    assertIncludes(r.stdout, "AS64496,192.0.2.0/24,24");
+    assertIncludes(srv.log(), `rpki logged in with key ssh-ed25519 ${k.router.fingerprint}`);
+  } finally {
+    await srv.stop();
+    await stopChild(agent);
     await Deno.remove(dir, { recursive: true });
   }
 });
