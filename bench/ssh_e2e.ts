@@ -91,32 +91,47 @@ interface Sample {
 
 async function snapshot(args: string[]): Promise<Sample> {
   const t0 = performance.now();
-  const r = await run(Deno.execPath(), [
-    "run",
-    "--allow-all",
-    MAIN,
-    "snapshot",
-    ...args,
-    "--format",
-    "csv",
-    "-o",
-    "/dev/null",
-    "-v",
-    "--timeout",
-    "120",
-  ], { SSH_AUTH_SOCK: "" });
+  // The table goes to stdout, discarded by the OS: never `-o /dev/null`, which as root would
+  // rename a temporary file over the device.
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      MAIN,
+      "snapshot",
+      ...args,
+      "--format",
+      "csv",
+      "-v",
+      "--timeout",
+      "120",
+    ],
+    env: { SSH_AUTH_SOCK: "" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
   const wallS = (performance.now() - t0) / 1000;
-  const m = /synced (\d+) VRPs.* in ([\d.]+) s/.exec(r.stderr);
-  if (!m) throw new Error(`no sync line:\n${r.stderr}`);
+  const stderr = dec.decode(out.stderr);
+  if (!out.success) throw new Error(`rtr snapshot ${args.join(" ")} failed:\n${stderr}`);
+  const m = /synced (\d+) VRPs.* in ([\d.]+) s/.exec(stderr);
+  if (!m) throw new Error(`no sync line:\n${stderr}`);
   return { wallS, syncS: Number(m[2]), vrps: Number(m[1]) };
 }
 
 async function rtrclient(args: string[]): Promise<Sample> {
   const t0 = performance.now();
-  const r = await run("rtrclient", ["-e", "-t", "csv", "-o", "/dev/null", ...args]);
+  const out = await new Deno.Command("rtrclient", {
+    args: ["-e", "-t", "csv", ...args],
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
   const wallS = (performance.now() - t0) / 1000;
-  const m = /received (\d+) Prefix PDUs/.exec(r.stdout + r.stderr);
-  return { wallS, syncS: wallS, vrps: m ? Number(m[1]) : NaN };
+  if (!out.success) {
+    throw new Error(`rtrclient ${args.join(" ")} failed:\n${dec.decode(out.stderr)}`);
+  }
+  return { wallS, syncS: wallS, vrps: NaN };
 }
 
 async function main() {
@@ -241,9 +256,9 @@ async function main() {
     });
     for (const r of rows) {
       console.log(
-        `${r.name.padEnd(34)} ${String(r.vrps).padStart(7)} VRPs  sync ${
-          r.syncMedianS.toFixed(2)
-        } s  wall ${r.wallMedianS.toFixed(2)} s`,
+        `${r.name.padEnd(34)} ${
+          (Number.isNaN(r.vrps) ? "?" : String(r.vrps)).padStart(7)
+        } VRPs  sync ${r.syncMedianS.toFixed(2)} s  wall ${r.wallMedianS.toFixed(2)} s`,
       );
     }
     for (let i = 0; i + 1 < rows.length; i += 2) {

@@ -49,11 +49,19 @@ export async function knownHostsFile(
   return file;
 }
 
-/** Options for `ssh` (OpenSSH) that never touch the user's files or ask anything. */
-export function openSshArgs(port: number, keyFile: string, knownHosts: string): string[] {
+/**
+ * Options for `ssh` (OpenSSH) that never touch the user's files or ask anything; `config` is
+ * an empty file to read instead of ~/.ssh/config.
+ */
+export function openSshArgs(
+  port: number,
+  keyFile: string,
+  knownHosts: string,
+  config: string,
+): string[] {
   return [
     "-F",
-    "/dev/null",
+    config,
     "-o",
     "BatchMode=yes",
     "-o",

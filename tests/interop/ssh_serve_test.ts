@@ -186,9 +186,11 @@ Deno.test("interop: OpenSSH ssh -s reaches the rpki-rtr subsystem; shells, exec 
   const { srv, sshPort } = await serveSsh(file, k, ["--session-id", "4242"]);
   try {
     const known = await knownHostsFile(dir, "known_hosts", sshPort, k.host);
+    const config = `${dir}/ssh_config`;
+    await Deno.writeTextFile(config, "");
     const ssh = (key: TestKey, extra: string[]) =>
       new Deno.Command("ssh", {
-        args: [...openSshArgs(sshPort, key.file, known), ...extra],
+        args: [...openSshArgs(sshPort, key.file, known, config), ...extra],
         stdin: "piped",
         stdout: "piped",
         stderr: "piped",
@@ -210,7 +212,7 @@ Deno.test("interop: OpenSSH ssh -s reaches the rpki-rtr subsystem; shells, exec 
     reader.releaseLock();
     const out = await child.output();
     clearTimeout(deadline);
-    eq(pdus.map((p) => p.type), [3, 4, 7]);
+    eq(pdus.map((p) => p.type), [3, 4, 7], new TextDecoder().decode(out.stderr));
     eq((pdus[0] as { sessionId: number }).sessionId, 4242);
     eq(out.code, 0, new TextDecoder().decode(out.stderr));
 
