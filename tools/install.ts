@@ -16,7 +16,13 @@
 import { parseArgs } from "node:util";
 
 /** Permissions the installed command runs with (see README, Install). */
-export const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write"];
+export const PERMISSIONS = [
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  // SSH: ~/.ssh/known_hosts, an ssh-agent, a password kept out of the command line.
+  "--allow-env=HOME,SSH_AUTH_SOCK,RTR_SSH_PASSWORD",
+];
 
 /** Run deno quietly; on failure its output goes to stderr and this throws. */
 async function deno(args: string[], cwd: string): Promise<void> {

@@ -5,7 +5,7 @@
 import { assertEquals as eq, assertIncludes } from "../helpers/assert.ts";
 import { requirePeers, runCommand, stayRtrJson } from "../helpers/peers.ts";
 import { startServe } from "../helpers/serve.ts";
-import { makeKey } from "../helpers/ssh.ts";
+import { knownHostsFile, makeKey } from "../helpers/ssh.ts";
 
 const INSTALL = new URL("../../tools/install.ts", import.meta.url).pathname;
 
@@ -38,16 +38,18 @@ Deno.test("the installed rtr runs outside the clone and syncs over SSH", async (
     ]);
     try {
       const port = (await srv.waitLog(/serving SSH on 127\.0\.0\.1:(\d+)/))[1];
+      // The installed command may read $HOME: the host key is checked against ~/.ssh/known_hosts.
+      await knownHostsFile(dir, "known_hosts", Number(port), host);
+      await Deno.mkdir(`${dir}/home/.ssh`, { recursive: true });
+      await Deno.rename(`${dir}/known_hosts`, `${dir}/home/.ssh/known_hosts`);
       const r = await runCommand(`${dir}/root/bin/rtr`, [
         "snapshot",
         `ssh://127.0.0.1:${port}`,
         "--ssh-key",
         router.file,
-        "--ssh-host-key-fingerprint",
-        host.fingerprint,
         "--format",
         "csv",
-      ], { cwd: dir, timeoutMs: 60000, env: { SSH_AUTH_SOCK: "" } });
+      ], { cwd: dir, timeoutMs: 60000, env: { SSH_AUTH_SOCK: "", HOME: `${dir}/home` } });
       eq(r.code, 0, r.stderr);
       assertIncludes(r.stdout, "AS64496,192.0.2.0/24,24");
     } finally {
