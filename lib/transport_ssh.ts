@@ -329,6 +329,9 @@ function endAfterClose(channel: Ssh2, closed: boolean, end: () => void): void {
   channel.once("close", once);
 }
 
+/** Failed logins on one SSH connection before it is closed (OpenSSH's MaxAuthTries). */
+const MAX_AUTH_FAILURES = 6;
+
 /** How the cache side listens and whom it lets in. */
 export interface SshListenOptions {
   host: string;
@@ -429,6 +432,17 @@ export async function sshListener(o: SshListenOptions): Promise<RtrListener> {
       clearTimeout(grace);
       idle.delete(client);
     });
+    let failures = 0;
+    const refuse = (ctx: Ssh2) => {
+      // As OpenSSH's MaxAuthTries: a client that keeps guessing is disconnected.
+      if (++failures >= MAX_AUTH_FAILURES) {
+        log(`${peer} ssh: ${failures} failed logins, closing`);
+        ctx.reject();
+        client.end();
+        return;
+      }
+      ctx.reject(methods);
+    };
     client.on("authentication", (ctx: Ssh2) => {
       if (ctx.method === "none") return ctx.reject(methods);
       if (ctx.username !== o.user) {
@@ -437,19 +451,19 @@ export async function sshListener(o: SshListenOptions): Promise<RtrListener> {
             JSON.stringify(ctx.username)
           }`,
         );
-        return ctx.reject(methods);
+        return refuse(ctx);
       }
       if (ctx.method === "publickey" && keys) {
         const blob = new Uint8Array(ctx.key.data);
         if (!isAuthorized(keys, blob)) {
           log(`${peer} ssh: refused key ${blobType(blob)} ${fingerprint(blob)} (not authorized)`);
-          return ctx.reject(methods);
+          return refuse(ctx);
         }
         if (!ctx.signature) return ctx.accept(); // the client asks whether the key would do
         const v = verifiers.get(btoa(String.fromCharCode(...blob)));
         if (!v || v.verify(ctx.blob, ctx.signature, ctx.hashAlgo) !== true) {
           log(`${peer} ssh: refused key ${fingerprint(blob)}: bad signature`);
-          return ctx.reject(methods);
+          return refuse(ctx);
         }
         log(`${peer} ssh: ${o.user} logged in with key ${blobType(blob)} ${fingerprint(blob)}`);
         return ctx.accept();
@@ -457,12 +471,12 @@ export async function sshListener(o: SshListenOptions): Promise<RtrListener> {
       if (ctx.method === "password" && password !== undefined) {
         if (!samePassword(String(ctx.password), password)) {
           log(`${peer} ssh: refused password login as ${o.user}: wrong password`);
-          return ctx.reject(methods);
+          return refuse(ctx);
         }
         log(`${peer} ssh: ${o.user} logged in with a password`);
         return ctx.accept();
       }
-      ctx.reject(methods);
+      refuse(ctx);
     });
     client.on("ready", () => {
       clearTimeout(grace);

@@ -462,6 +462,76 @@ Deno.test("ssh listener: refuses 'none', other subsystems, exec and shells; a ba
   }
 });
 
+Deno.test("ssh listener: a client that keeps guessing is disconnected after 6 failed logins", async () => {
+  if (!requirePeers("ssh-keygen")) return;
+  const f = await echoFixture();
+  try {
+    const ssh2: any = (await import("ssh2")).default;
+    const guesses = Array.from({ length: 10 }, (_, i) => ({
+      type: "password",
+      username: "rpki",
+      password: `guess ${i}`,
+    }));
+    const tried: number[] = [];
+    await new Promise<void>((resolve) => {
+      const c = new ssh2.Client();
+      let n = 0;
+      c.on("error", () => {});
+      c.on("close", () => resolve());
+      c.connect({
+        host: "127.0.0.1",
+        port: f.port,
+        username: "rpki",
+        authHandler: (_left: unknown, _partial: unknown, next: (a: unknown) => void) => {
+          tried.push(++n);
+          next(guesses[n - 1] ?? false);
+        },
+      });
+    });
+    assert(tried.length <= 7, `the server let ${tried.length} guesses through`);
+    assertIncludes(f.serverLog.join("\n"), "6 failed logins, closing");
+  } finally {
+    await closeFixture(f);
+  }
+});
+
+Deno.test("ssh: the host key type known_hosts has is asked for first, so a server with several keys passes", async () => {
+  if (!requirePeers("ssh-keygen")) return;
+  const dir = await Deno.makeTempDir();
+  const ssh2: any = (await import("ssh2")).default;
+  const ed = await makeKey(dir, "ed"), rsa = await makeKey(dir, "rsa", "rsa", true);
+  const router = await makeKey(dir, "router");
+  const server = new ssh2.Server({
+    hostKeys: [await Deno.readTextFile(ed.file), await Deno.readTextFile(rsa.file)],
+  }, (c: any) => {
+    c.on("error", () => {});
+    c.on("authentication", (ctx: any) => ctx.method === "publickey" ? ctx.accept() : ctx.reject());
+    c.on("ready", () =>
+      c.on("session", (accept: any) =>
+        accept().on("subsystem", (acc: any) => {
+          const ch = acc();
+          ch.end();
+        })));
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const port = server.address().port;
+  try {
+    for (const key of [rsa, ed]) {
+      const known = await knownHostsFile(dir, `kh_${key === rsa ? "rsa" : "ed"}`, port, key);
+      const log: string[] = [];
+      const conn = await sshConnect(
+        { user: "rpki", keyFile: router.file, knownHostsFile: known, log: (l) => log.push(l) },
+        { host: "127.0.0.1", port, timeoutMs: 15000 },
+      );
+      conn.close();
+      assertIncludes(log.join("\n"), `${key.fingerprint} found in ${known} line 1`);
+    }
+  } finally {
+    server.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("TCP users load nothing of SSH: the commands reach ssh2 and the SSH transport only by import()", async () => {
   for (const cmd of ["snapshot", "follow", "diff", "validate", "serve"]) {
     const file = new URL(`../lib/cli/${cmd}.ts`, import.meta.url).pathname;
