@@ -235,6 +235,8 @@ export async function sshConnect(o: SshClientOptions, co: ConnectOptions): Promi
     client.on("error", (e: Ssh2) => {
       if (settled) return;
       if (check.refused) return fail(check.refused);
+      // An agent that cannot be reached is skipped: ssh2 goes on with the next method.
+      if (e?.level === "agent") return o.log?.(`${target}: ssh-agent: ${firstLine(e)}`);
       switch (e?.level) {
         case "client-authentication":
           return fail(
