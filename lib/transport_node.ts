@@ -33,6 +33,8 @@ class NodeStreamConn implements RtrConn {
   readonly #onClose?: (streamClosed: boolean) => void;
   #beforeEnd?: () => void;
   #chunks: Uint8Array[] = [];
+  /** Index of the first unread chunk in #chunks. */
+  #head = 0;
   #queued = 0;
   #paused = false;
   #ended = false;
@@ -63,7 +65,7 @@ class NodeStreamConn implements RtrConn {
       this.#wake();
     });
     s.on("error", (e: unknown) => {
-      if (this.#error === undefined) this.#error = e;
+      if (this.#error === undefined && !this.#ended) this.#error = e ?? new Error("stream error");
       this.#ended = true;
       this.#wake();
       this.#failWrites(e instanceof Error ? e : new Error(String(e)));
@@ -103,25 +105,41 @@ class NodeStreamConn implements RtrConn {
   }
 
   async read(buf: Uint8Array): Promise<number | null> {
-    while (this.#chunks.length === 0) {
+    while (this.#head === this.#chunks.length) {
       if (this.#error !== undefined) {
         const e = this.#error;
-        this.#error = null; // reported once; later reads see the end of the stream
+        this.#error = undefined;
+        this.#ended = true; // reported once; later reads see the end of the stream
         throw e;
       }
       if (this.#ended || this.#closed) return null;
       await new Promise<void>((r) => this.#waiter = r);
     }
-    // Fill the buffer from as many queued chunks as fit: fewer awaits per byte.
-    let n = 0;
-    while (n < buf.length && this.#chunks.length > 0) {
-      const c = this.#chunks[0];
+    // Fill the buffer from as many queued chunks as fit: fewer awaits per byte. A peer that
+    // writes one small PDU per SSH packet queues thousands of chunks: walk them with an index
+    // (shifting the array would cost its length per chunk).
+    const chunks = this.#chunks;
+    let n = 0, head = this.#head;
+    while (n < buf.length && head < chunks.length) {
+      const c = chunks[head];
       const k = Math.min(c.length, buf.length - n);
-      buf.set(k === c.length ? c : c.subarray(0, k), n);
+      if (k === c.length) {
+        buf.set(c, n);
+        head++;
+      } else {
+        buf.set(c.subarray(0, k), n);
+        chunks[head] = c.subarray(k);
+      }
       n += k;
-      if (k === c.length) this.#chunks.shift();
-      else this.#chunks[0] = c.subarray(k);
     }
+    if (head === chunks.length) {
+      chunks.length = 0;
+      head = 0;
+    } else if (head > 4096) {
+      chunks.splice(0, head);
+      head = 0;
+    }
+    this.#head = head;
     this.#queued -= n;
     if (this.#paused && this.#queued <= HIGH_WATER / 2) {
       this.#paused = false;
@@ -162,6 +180,7 @@ class NodeStreamConn implements RtrConn {
   close(): void {
     this.#ended = true;
     this.#chunks = [];
+    this.#head = 0;
     this.#queued = 0;
     this.#wake();
     try {

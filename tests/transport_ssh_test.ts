@@ -174,6 +174,46 @@ Deno.test("fromNodeStream: a write the stream never takes fails when the connect
   eq(await conn.read(new Uint8Array(10)), null);
 });
 
+Deno.test("fromNodeStream: a stream error is thrown by one read, later reads see the end", async () => {
+  const src = new Duplex({
+    read() {},
+    write(_c, _e, cb) {
+      cb();
+    },
+  });
+  const conn = fromNodeStream(src, { localAddr: EP, remoteAddr: EP });
+  src.push(new Uint8Array([1, 2, 3]));
+  src.destroy(new Error("connection reset by peer"));
+  await new Promise((r) => setTimeout(r, 0));
+  const buf = new Uint8Array(10);
+  eq(await conn.read(buf), 3);
+  const e = await rejects(conn.read(buf));
+  eq(e.message, "connection reset by peer");
+  eq(await conn.read(buf), null);
+  eq(await conn.read(buf), null);
+});
+
+Deno.test("fromNodeStream: 200,000 tiny chunks (one PDU per SSH packet) are read in linear time", async () => {
+  const src = new Duplex({
+    read() {},
+    write(_c, _e, cb) {
+      cb();
+    },
+  });
+  const conn = fromNodeStream(src, { localAddr: EP, remoteAddr: EP });
+  const n = 200_000;
+  for (let i = 0; i < n; i++) src.push(new Uint8Array([i & 0xff, 0, 0, 0, 0, 0, 0, 8]));
+  src.push(null);
+  let total = 0, first = -1;
+  const buf = new Uint8Array(1 << 18);
+  for (let r = await conn.read(buf); r !== null; r = await conn.read(buf)) {
+    if (first < 0) first = buf[0];
+    total += r;
+  }
+  eq(total, n * 8);
+  eq(first, 0);
+});
+
 Deno.test("fromNodeStream: pauses the stream while over a megabyte waits, resumes as it is read", async () => {
   const src = new Duplex({
     read() {},
