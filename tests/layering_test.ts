@@ -1,7 +1,8 @@
 /**
  * Keeps the dependency direction of docs/architecture.md true: a module never imports from a higher layer.
  * Layers, bottom up: errors, serial, io → wire → model → session, cache → client, transport,
- * follower, server → store, capture, formats, rov → cli → main.ts.
+ * follower, server (transport_node, transport_ssh, transport_tls and ssh_keys beside
+ * transport) → store, capture, formats, rov → cli → main.ts.
  */
 import { assertEquals as eq } from "./helpers/assert.ts";
 
@@ -21,6 +22,10 @@ function layer(rel: string): number {
     cache: 3,
     client: 4,
     transport: 4,
+    transport_node: 4,
+    transport_ssh: 4,
+    transport_tls: 4,
+    ssh_keys: 4,
     follower: 4,
     server: 4,
     store: 5,

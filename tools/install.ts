@@ -4,6 +4,11 @@
  * `rtr` command for that copy with `deno install --global`, so that the command keeps working
  * when the clone is moved or deleted. Then say where `rtr` went and how to put it on PATH.
  *
+ * npm packages stay out of the bundle (ssh2, loaded only for SSH, is CommonJS with optional
+ * native add-ons a bundle cannot carry): the copy gets an import map of its own
+ * (`<root>/share/rtr/imports.json`, the clone's deno.json imports) and Deno fetches a package
+ * from the npm registry the first time it is used.
+ *
  * The root is `--root DIR`, else $DENO_INSTALL_ROOT, else ~/.deno (deno install's own rule).
  *
  * Usage: deno run --allow-all tools/install.ts [--root DIR]
@@ -15,7 +20,9 @@ export const PERMISSIONS = [
   "--allow-net",
   "--allow-read",
   "--allow-write",
-  "--allow-env=RTR_CACHE,RTR_DATA_DIR",
+  // Defaults from the environment, and for SSH: ~/.ssh/known_hosts, an ssh-agent, a password
+  // kept out of the command line.
+  "--allow-env=RTR_CACHE,RTR_DATA_DIR,HOME,SSH_AUTH_SOCK,RTR_SSH_PASSWORD",
 ];
 
 /** Run deno quietly; on failure its output goes to stderr and this throws. */
@@ -35,9 +42,23 @@ if (import.meta.main) {
   const clone = new URL("../", import.meta.url).pathname;
   const built = `${clone}build/rtr.js`;
   try {
-    await deno(["bundle", "--platform", "deno", "-o", built, "main.ts"], clone);
+    const imports: Record<string, string> =
+      JSON.parse(await Deno.readTextFile(`${clone}deno.json`)).imports ?? {};
+    const npm = Object.keys(imports).filter((k) => imports[k].startsWith("npm:"));
+    await deno([
+      "bundle",
+      "--platform",
+      "deno",
+      ...npm.flatMap((k) => ["--external", k]),
+      "-o",
+      built,
+      "main.ts",
+    ], clone);
     const share = `${root}/share/rtr`;
     await Deno.mkdir(share, { recursive: true });
+    const importMap = `${share}/imports.json`;
+    await Deno.writeTextFile(`${importMap}.tmp`, JSON.stringify({ imports }, null, 2) + "\n");
+    await Deno.rename(`${importMap}.tmp`, importMap);
     const copy = `${share}/rtr.js`;
     // Replace atomically: a running rtr keeps reading the old file.
     await Deno.copyFile(built, `${copy}.tmp`);
@@ -51,6 +72,8 @@ if (import.meta.main) {
       "--root",
       root,
       ...PERMISSIONS,
+      "--import-map",
+      importMap,
       `file://${copy}`,
     ], clone);
     const bin = `${root}/bin`;

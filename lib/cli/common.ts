@@ -1,12 +1,19 @@
 /**
  * Options shared by the commands that talk to a cache (snapshot, follow, diff, validate): where
- * to connect, TLS files, protocol version and timeout, and the TTY progress line.
+ * to connect, TLS files or SSH (lib/cli/ssh_options.ts), protocol version and timeout, and the
+ * TTY progress line.
  */
 import { UsageError } from "../errors.ts";
 import type { SyncOptions } from "../client.ts";
 import { describeTarget } from "../transport.ts";
 import { flag, int, type OptionSpec, type Parsed, seconds, splitHostPort, str } from "./args.ts";
 import { warn } from "./io.ts";
+import {
+  lazySshDialer,
+  SSH_CONNECT_HELP,
+  SSH_CONNECT_OPTIONS,
+  sshConnectOptions,
+} from "./ssh_options.ts";
 
 /** The old client's default cache. */
 export const DEFAULT_CACHE = "rtr.rpki.cloudflare.com:8282";
@@ -43,6 +50,8 @@ export function defaultDataDir(): string {
 
 /** Help line for the data directory's default (shared by every --help that has one). */
 export const DATA_DIR_DEFAULT_HELP = `$RTR_DATA_DIR, else ${DEFAULT_DATA_DIR}`;
+/** Default port with --tls: IANA rpki-rtr-tls (8210bis §9.2). */
+export const DEFAULT_TLS_PORT = 324;
 
 /** Flags of every command that connects to a cache. */
 export const CONNECT_OPTIONS: OptionSpec = {
@@ -55,33 +64,50 @@ export const CONNECT_OPTIONS: OptionSpec = {
   cert: { type: "string" },
   key: { type: "string" },
   verbose: { type: "boolean", short: "v" },
+  ...SSH_CONNECT_OPTIONS,
 };
 
 /** Help lines for CONNECT_OPTIONS. */
 export const CONNECT_HELP = `  --host H          cache host (default: $RTR_CACHE, else ${
   DEFAULT_CACHE.split(":")[0]
 })
-  --port P          cache port (default ${DEFAULT_PORT}; 323 is the IANA port)
+  --port P          cache port (default ${DEFAULT_PORT}, ${DEFAULT_TLS_PORT} with --tls, 22 with SSH;
+                    323 is the IANA port)
   --protocol N      highest protocol version to propose: 0, 1 or 2 (default 2); the
                     cache may negotiate down
   --timeout S       give up when the cache stays silent this many seconds while we
                     connect or wait for End of Data (default 30)
-  --tls             connect with TLS (port 324 is the IANA rpki-rtr-tls port)
+  --tls             connect with TLS (default port 324, IANA rpki-rtr-tls); the cache's
+                    certificate must name the host or IP address given
   --ca FILE         PEM CA certificate(s) to trust for --tls, beside the system store
   --cert FILE       PEM client certificate for --tls (with --key)
   --key FILE        PEM private key of --cert
+${SSH_CONNECT_HELP}
   -v, --verbose     say on stderr what happens (negotiation, timers, counts)`;
 
 /** Build connection options from the parsed flags and an optional HOST[:PORT] positional. */
 export function connectOptions(p: Parsed, target: string | undefined): SyncOptions {
-  const t = splitHostPort(target ?? str(p, "host") ?? defaultCache(), DEFAULT_PORT);
+  const version = int(p, "protocol", 2, 0, 2);
+  const timeoutSec = seconds(p, "timeout", 30);
+  const ssh = sshConnectOptions(p, target);
+  if (ssh) {
+    if (str(p, "ca") || str(p, "cert") || str(p, "key")) {
+      throw new UsageError("--ca, --cert and --key are for --tls, not SSH");
+    }
+    const o: SyncOptions = { host: ssh.host, port: ssh.port, version, timeoutSec };
+    o.dialer = lazySshDialer({ ...ssh.ssh, log: (line) => o.log?.(line) });
+    return o;
+  }
+  const tls = flag(p, "tls");
+  const given = target ?? str(p, "host");
+  const t = splitHostPort(
+    given ?? envDefault("RTR_CACHE") ?? DEFAULT_CACHE.split(":")[0],
+    tls ? DEFAULT_TLS_PORT : DEFAULT_PORT,
+  );
   if (target && str(p, "host")) {
     throw new UsageError("Give the cache either as HOST[:PORT] or with --host, not both");
   }
   const port = int(p, "port", t.port, 1, 65535);
-  const version = int(p, "protocol", 2, 0, 2);
-  const timeoutSec = seconds(p, "timeout", 30);
-  const tls = flag(p, "tls");
   const caFile = str(p, "ca"), certFile = str(p, "cert"), keyFile = str(p, "key");
   if (!tls && (caFile || certFile || keyFile)) {
     throw new UsageError("--ca, --cert and --key need --tls");

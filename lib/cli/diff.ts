@@ -35,7 +35,7 @@ What changed from A to B. A and B are each:
   a serial recorded in the history directory   380
   a table file (rpki-client / rtrdump / Routinator / RTRTR / GoRTR / rtrclient JSON, CSV,
   our NDJSON, gzipped or not; - reads standard input)
-  a cache to sync with now                     HOST:PORT or [IPv6]:PORT
+  a cache to sync with now                     HOST:PORT, [IPv6]:PORT or ssh://USER@HOST[:PORT]
 
 Between two serials the recorded deltas are composed; across a reset the full tables are
 compared. An unknown serial or a gap in the history is an error naming what is missing.
@@ -61,6 +61,9 @@ Options:
   --ca FILE          PEM CA certificate(s) to trust for --tls, beside the system store
   --cert FILE        PEM client certificate for --tls (with --key)
   --key FILE         PEM private key of --cert
+  --ssh-key FILE     for ssh:// caches; and --ssh-password-file, --ssh-known-hosts,
+                     --ssh-host-key-fingerprint, --ssh-insecure-accept, --ssh-user as in
+                     'rtr snapshot --help'
   -v, --verbose      say on stderr what was read and how the change was computed
   -h, --help         show this help
 
@@ -89,6 +92,7 @@ async function classify(text: string): Promise<Operand> {
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
+  if (/^ssh:\/\//i.test(text)) return { kind: "cache", text };
   const m = CACHE_RE.exec(text);
   if (m) {
     const port = Number(m[3]);
@@ -317,7 +321,8 @@ function parseOptions(p: Parsed): Options {
     }
     sessionId = Number(s);
   }
-  connectOptions(p, "localhost:8282"); // check --protocol, --timeout and the TLS flags now
+  // Check --protocol, --timeout and the TLS and SSH flags now.
+  connectOptions(p, p.positionals.find((t) => /^ssh:\/\//i.test(t)) ?? "localhost:8282");
   return {
     dataDir,
     sessionId,

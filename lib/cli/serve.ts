@@ -1,8 +1,8 @@
 /**
  * `rtr serve`: a small RTR cache (RFC 6810 / 8210 / 8210bis) serving a table file to any number
  * of routers. A thin layer: it parses the flags, reads and watches the table file (re-read on
- * SIGHUP) as the server's payload source, opens the TCP or TLS listener, logs to stderr and
- * handles signals. The protocol lives in lib/cache/ and the connections in lib/server.ts.
+ * SIGHUP) as the server's payload source, opens the TCP or TLS listener (and the SSH one beside
+ * it), logs to stderr and handles signals. The protocol lives in lib/cache/ and the connections in lib/server.ts.
  */
 import { RtrCache } from "../cache/mod.ts";
 import { describeError, UsageError } from "../errors.ts";
@@ -13,6 +13,7 @@ import { fromDenoListener, type RtrListener } from "../transport.ts";
 import { flag, int, parseCommandArgs, seconds, splitHostPort, str } from "./args.ts";
 import type { Command } from "./command.ts";
 import { warn } from "./io.ts";
+import { SSH_SERVE_HELP, SSH_SERVE_OPTIONS, sshServeOptions } from "./ssh_options.ts";
 
 /** `1-86400 (default 3600)`: a timer's range and default, from lib/model/timers.ts. */
 function timerHelp(name: "refresh" | "retry" | "expire", extra = ""): string {
@@ -42,6 +43,12 @@ Options:
   --tls                 serve TLS (with --cert and --key; IANA port 324)
   --cert FILE           PEM certificate chain for --tls
   --key FILE            PEM private key for --tls
+  --tls-client-ca FILE  ask routers for a client certificate that chains to these PEM CA
+                        certificates and names the router's IP address (8210bis §9.2);
+                        a router without one is still served, unless
+  --tls-require-client-cert
+                        refuse routers that present no client certificate
+${SSH_SERVE_HELP}
   --max-connections N   routers served at once, 1-100000 (default 1000); more are refused
   --notify-interval S   at most one Serial Notify per S seconds (default 60)
   --aspa-layout L       current (8210bis, default) or legacy (StayRTR 0.5.1's draft layout,
@@ -51,7 +58,7 @@ Options:
 stderr: one line per connection, negotiated version, query (with the response size),
 reload and disconnect. SIGINT or SIGTERM closes every connection and exits 0.
 
-Exit codes: 0 stopped by a signal; 1 cannot listen or read the TLS files; 2 usage.
+Exit codes: 0 stopped by a signal; 1 cannot listen or read the TLS or SSH files; 2 usage.
 `;
 
 const OPTIONS = {
@@ -67,6 +74,9 @@ const OPTIONS = {
   "max-connections": { type: "string" },
   "notify-interval": { type: "string" },
   "aspa-layout": { type: "string" },
+  "tls-client-ca": { type: "string" },
+  "tls-require-client-cert": { type: "boolean" },
+  ...SSH_SERVE_OPTIONS,
 } as const;
 
 /** Split `ADDR:PORT` allowing port 0 (any free port). */
@@ -199,19 +209,30 @@ class TableFile {
   }
 }
 
+/** TLS files and the client certificate policy of `--tls`. */
+interface TlsFlags {
+  certFile: string;
+  keyFile: string;
+  clientCaFile?: string;
+  requireClientCert: boolean;
+}
+
 /** Open the TCP or TLS listener; null (after a log line) when it cannot be opened. */
 async function listen(
   at: { host: string; port: number },
-  tls: { certFile: string; keyFile: string } | null,
+  tls: TlsFlags | null,
   log: (line: string) => void,
 ): Promise<RtrListener | null> {
-  let cert = "", key = "";
+  let cert = "", key = "", clientCa = "";
   if (tls) {
-    for (const [flagName, path] of [["--cert", tls.certFile], ["--key", tls.keyFile]]) {
+    const files = [["--cert", tls.certFile], ["--key", tls.keyFile]];
+    if (tls.clientCaFile) files.push(["--tls-client-ca", tls.clientCaFile]);
+    for (const [flagName, path] of files) {
       try {
         const text = await Deno.readTextFile(path);
         if (flagName === "--cert") cert = text;
-        else key = text;
+        else if (flagName === "--key") key = text;
+        else clientCa = text;
       } catch (e) {
         log(`cannot read ${flagName} ${path}: ${describeError(e)}`);
         return null;
@@ -219,6 +240,19 @@ async function listen(
     }
   }
   try {
+    if (tls?.clientCaFile) {
+      // Deno.listenTls cannot ask for a client certificate; node:tls can.
+      const { tlsListener } = await import("../transport_tls.ts");
+      return await tlsListener({
+        host: at.host,
+        port: at.port,
+        cert,
+        key,
+        clientCa,
+        requireClientCert: tls.requireClientCert,
+        log,
+      });
+    }
     return fromDenoListener(
       tls
         ? Deno.listenTls({ hostname: at.host, port: at.port, cert, key })
@@ -263,6 +297,13 @@ async function run(args: string[]): Promise<number> {
   const certFile = str(p, "cert"), keyFile = str(p, "key");
   if (tls && (!certFile || !keyFile)) throw new UsageError("--tls needs --cert and --key");
   if (!tls && (certFile || keyFile)) throw new UsageError("--cert and --key need --tls");
+  const clientCaFile = str(p, "tls-client-ca");
+  const requireClientCert = flag(p, "tls-require-client-cert");
+  if (!tls && clientCaFile) throw new UsageError("--tls-client-ca needs --tls");
+  if (requireClientCert && !clientCaFile) {
+    throw new UsageError("--tls-require-client-cert needs --tls-client-ca FILE");
+  }
+  const ssh = sshServeOptions(p);
 
   const log = (line: string) => warn(`rtr serve: ${line}`);
   const cache = new RtrCache({
@@ -281,15 +322,32 @@ async function run(args: string[]): Promise<number> {
     notifyIntervalMs: notifyInterval * 1000,
     log,
   });
-  const listener = await listen(at, tls ? { certFile: certFile!, keyFile: keyFile! } : null, log);
+  const listener = await listen(
+    at,
+    tls ? { certFile: certFile!, keyFile: keyFile!, clientCaFile, requireClientCert } : null,
+    log,
+  );
   if (!listener) return 1;
+  let sshListener: RtrListener | undefined;
+  if (ssh) {
+    try {
+      sshListener = await (await import("../transport_ssh.ts")).sshListener({ ...ssh, log });
+    } catch (e) {
+      log(describeError(e));
+      listener.close();
+      return 1;
+    }
+  }
   const source = new TableFile(file, server, log);
   await source.reload("start");
   log(
     `listening on ${formatEndpoint(listener.addr)}${
-      tls ? " (TLS)" : ""
+      tls ? (clientCaFile ? " (TLS, client certificates)" : " (TLS)") : ""
     }, versions 0-${maxVersion}, ${sessions(cache)}`,
   );
+  if (sshListener) {
+    log(`serving SSH on ${formatEndpoint(sshListener.addr)} (subsystem rpki-rtr)`);
+  }
   await source.watch();
 
   let stop!: (sig: string) => void;
@@ -301,6 +359,7 @@ async function run(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGINT", onInt);
   Deno.addSignalListener("SIGTERM", onTerm);
   server.serve(listener);
+  if (sshListener) server.serve(sshListener);
 
   const sig = await stopped;
   log(`${sig}: closing ${server.connections} connection(s)`);

@@ -40,10 +40,12 @@ export const SOURCE_HELP =
   `  --from SOURCE     the table: a file in any dialect (rpki-client, StayRTR, rtrdump,
                     Routinator, RTRlib JSON, CSV, NDJSON; .gz too; - is stdin), a data
                     directory of 'rtr follow' (its DIR/${CURRENT_TABLE}), or a cache
-                    HOST[:PORT] to sync from first (default port 8282). Default: the data
+                    HOST[:PORT] or ssh://USER@HOST[:PORT] to sync from first (default
+                    port 8282). Default: the data
                     directory (${DATA_DIR_DEFAULT_HELP}) when it exists
-  --protocol N, --timeout S, --tls, --ca FILE, --cert FILE, --key FILE
-                    connection options when SOURCE is a cache (see 'rtr snapshot --help')
+  --protocol N, --timeout S, --tls, --ca FILE, --cert FILE, --key FILE, --ssh-key FILE
+                    and the other --ssh-… flags: connection options when SOURCE is a
+                    cache (see 'rtr snapshot --help')
   -v, --verbose     say on stderr where the table came from and how big it is`;
 
 /** A loaded table and a short description of where it came from. */
@@ -55,6 +57,7 @@ export interface SourceTable {
 
 /** Does `spec` look like a file path rather than HOST[:PORT]? */
 function looksLikePath(spec: string): boolean {
+  if (/^ssh:\/\//i.test(spec)) return false;
   return spec.includes("/") || spec.startsWith(".") ||
     /\.(json|gz|csv|ndjson|txt)$/i.test(spec);
 }
