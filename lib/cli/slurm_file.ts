@@ -7,6 +7,7 @@
 import { InputError, RtrError } from "../errors.ts";
 import { applySlurm, parseSlurm, type Slurm, slurmCounts } from "../model/slurm.ts";
 import type { PayloadTable } from "../model/mod.ts";
+import { type Parsed, str } from "./args.ts";
 
 /** Help line of `--slurm` for snapshot and validate. */
 export const SLURM_HELP =
@@ -14,7 +15,17 @@ export const SLURM_HELP =
                     adds ASPA) to the table first: what routers behind 'rtr serve
                     --slurm FILE' would get`;
 
-/** Read and check a SLURM file; throws InputError with one line saying what is wrong. */
+/** A SLURM file that cannot be used: `Cannot read SLURM file PATH: REASON`. */
+export class SlurmFileError extends InputError {
+  /** What is wrong, without the path. */
+  readonly reason: string;
+  constructor(path: string, reason: string, options?: ErrorOptions) {
+    super(`Cannot read SLURM file ${path}: ${reason}`, options);
+    this.reason = reason;
+  }
+}
+
+/** Read and check a SLURM file; throws SlurmFileError with one line saying what is wrong. */
 export async function readSlurmFile(path: string): Promise<Slurm> {
   let text: string;
   try {
@@ -23,27 +34,31 @@ export async function readSlurmFile(path: string): Promise<Slurm> {
     const why = e instanceof Deno.errors.NotFound
       ? "no such file"
       : (e as Error).message.replace(/\s*\(os error \d+\).*$/, "");
-    throw new InputError(`Cannot read SLURM file ${path}: ${why}`, { cause: e });
+    throw new SlurmFileError(path, why, { cause: e });
   }
   let doc: unknown;
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new InputError(`Cannot read SLURM file ${path}: not JSON: ${(e as Error).message}`, {
-      cause: e,
-    });
+    throw new SlurmFileError(path, `not JSON: ${(e as Error).message}`, { cause: e });
   }
   try {
     return parseSlurm(doc);
   } catch (e) {
-    if (e instanceof RtrError) throw new InputError(`${path}: ${e.message}`, { cause: e });
+    if (e instanceof RtrError) throw new SlurmFileError(path, e.message, { cause: e });
     throw e;
   }
 }
 
-/** `table` with the exceptions of the SLURM file at `path` applied (for snapshot, validate). */
-export async function withSlurmFile(table: PayloadTable, path: string): Promise<PayloadTable> {
-  return applySlurm(table, await readSlurmFile(path));
+/** The SLURM file of `--slurm`, read and checked (undefined without the flag). */
+export async function slurmFlag(p: Parsed): Promise<Slurm | undefined> {
+  const path = str(p, "slurm");
+  return path === undefined ? undefined : await readSlurmFile(path);
+}
+
+/** `table` with `slurm`'s exceptions applied (as it is without one). */
+export function withSlurm(table: PayloadTable, slurm: Slurm | undefined): PayloadTable {
+  return slurm ? applySlurm(table, slurm) : table;
 }
 
 /** Settings of a watched SLURM file. */
@@ -110,7 +125,8 @@ export class SlurmWatch {
       this.#o.apply(s, why);
     } catch (e) {
       this.#refusals++;
-      this.#o.log(`refused SLURM ${this.path} (${why}): ${(e as Error).message}; ${keep}`);
+      const reason = e instanceof SlurmFileError ? e.reason : (e as Error).message;
+      this.#o.log(`refused SLURM ${this.path} (${why}): ${reason}; ${keep}`);
       return false;
     }
     this.#current = s;
