@@ -5,7 +5,7 @@
  * wait is bounded.
  */
 import { TransportError } from "../../lib/errors.ts";
-import type { Clock as FollowClock } from "../../lib/follower.ts";
+import type { Clock } from "../../lib/clock.ts";
 import { type Dialer, memoryPair, type RtrConn, type RtrListener } from "../../lib/transport.ts";
 import { formatPrefix } from "../../lib/model/mod.ts";
 import { encodePdu, type Pdu, PduFramer, PduType } from "../../lib/wire/mod.ts";
@@ -77,27 +77,19 @@ export class MemoryNetwork {
 }
 
 /**
- * Follower time: a sleep of `ms` advances virtual time by `ms` after a real pause of ms/1000
- * (1 to 2000 ms), so that real I/O already due wins over a long timer, as it would for real.
+ * Follower time: a timer of `ms` advances virtual time by `ms` when it fires, after a real pause
+ * of ms/1000 (1 to 2000 ms), so that real I/O already due wins over a long timer, as it would.
  */
-export function virtualFollowClock(start = 1_000_000): FollowClock & { t: number } {
+export function virtualFollowClock(start = 1_000_000): Clock & { t: number } {
   const c = {
     t: start,
     now: () => c.t,
-    sleep: (ms: number, signal?: AbortSignal) =>
-      new Promise<void>((resolve) => {
-        if (signal?.aborted) return resolve();
-        const h = setTimeout(() => {
-          signal?.removeEventListener("abort", done);
-          if (!signal?.aborted) c.t += ms;
-          resolve();
-        }, Math.min(2000, Math.max(1, ms / 1000)));
-        function done() {
-          clearTimeout(h);
-          resolve();
-        }
-        signal?.addEventListener("abort", done, { once: true });
-      }),
+    setTimer: (ms: number, fn: () => void) =>
+      setTimeout(() => {
+        c.t += ms;
+        fn();
+      }, Math.min(2000, Math.max(1, ms / 1000))),
+    clearTimer: (h: unknown) => clearTimeout(h as number),
   };
   return c;
 }
