@@ -19,6 +19,7 @@ import { ServePayload } from "../lib/serve_payload.ts";
 import { type CombineMode, unionTables, UpstreamSet } from "../lib/upstream.ts";
 import { makeTable, type PayloadTable, type Vrp, VrpSet } from "../lib/model/mod.ts";
 import { type Pdu, PduType } from "../lib/wire/mod.ts";
+import { parseSlurm } from "../lib/model/slurm.ts";
 
 const OURS = 7;
 
@@ -271,4 +272,38 @@ Deno.test("unionTables: VRPs and router keys of every table, ASPA providers unit
   ]);
   eq([...t.vrps].map((v) => v.asn), [1, 2, 3]);
   eq(t.aspas, [{ customer: 5, providers: [1, 3] }, { customer: 6, providers: [2] }]);
+});
+
+Deno.test("ServePayload: a table file beside upstreams is united with them, SLURM applied last, data withdrawn only when no source holds any", () => {
+  const cache = new RtrCache({ sessionId: OURS });
+  const server = new RtrServer(cache, { clock: new FakeClock(), notifyIntervalMs: 0 });
+  const payload = new ServePayload(server);
+  const asns = () => [...cache.table!.vrps].map((v) => v.asn);
+  const r1 = payload.set("file", table([1, 2]));
+  eq(r1.kind === "published" && r1.serial, 1);
+  payload.set("upstream", table([2, 3]));
+  eq(asns(), [1, 2, 3]);
+  const slurm = parseSlurm({
+    slurmVersion: 1,
+    validationOutputFilters: { prefixFilters: [{ asn: 2 }], bgpsecFilters: [] },
+    locallyAddedAssertions: {
+      prefixAssertions: [{ asn: 9, prefix: "10.0.9.0/24" }],
+      bgpsecAssertions: [],
+    },
+  });
+  eq(payload.setSlurm(slurm).kind, "published");
+  eq(asns(), [1, 3, 9]);
+  // The upstreams expire: the file still serves (with the SLURM).
+  payload.set("upstream", null);
+  eq(asns(), [1, 9]);
+  assertOk(cache.hasData);
+  // No source at all: withdrawn, history kept; back with the next table.
+  payload.set("file", null);
+  eq(cache.hasData, false);
+  eq(cache.withdrawn, true);
+  const r = payload.set("upstream", table([1, 4]));
+  eq(r.kind === "published" && [r.changed, r.previous, r.serial], [true, 4, 5]);
+  eq(cache.withdrawn, false);
+  eq(asns(), [1, 4, 9]);
+  eq(cache.heldSerials.includes(1), true);
 });
