@@ -15,16 +15,20 @@ import { errorName, MAX_PDU_LENGTH, PduType } from "../wire/mod.ts";
 import { metricFamily } from "./metrics.ts";
 import type { SlurmWatch } from "./slurm_file.ts";
 
-/** Calls `onPdu(header, length)` for every PDU in a byte stream given in any chunks. */
+/**
+ * Calls `onPdu(bytes, at, length)` for every PDU in a byte stream given in any chunks: the PDU's
+ * first min(length, 12) bytes are at `bytes[at…]`. Whole PDUs are read in place; only a header
+ * cut by a chunk boundary is copied.
+ */
 class PduHeaderWalker {
   readonly #hdr = new Uint8Array(12);
   #have = 0;
   #want = 8;
   #skip = 0;
   #broken = false;
-  readonly #onPdu: (hdr: Uint8Array, length: number) => void;
+  readonly #onPdu: (bytes: Uint8Array, at: number, length: number) => void;
 
-  constructor(onPdu: (hdr: Uint8Array, length: number) => void) {
+  constructor(onPdu: (bytes: Uint8Array, at: number, length: number) => void) {
     this.#onPdu = onPdu;
   }
 
@@ -38,18 +42,36 @@ class PduHeaderWalker {
         this.#skip -= k;
         continue;
       }
+      if (this.#have === 0) {
+        // Fast path: whole headers in this chunk.
+        while (i + 8 <= n) {
+          const len = ((b[i + 4] << 24) | (b[i + 5] << 16) | (b[i + 6] << 8) | b[i + 7]) >>> 0;
+          if (len < 8 || len > MAX_PDU_LENGTH) {
+            this.#broken = true; // not RTR any more: stop counting rather than guess
+            return;
+          }
+          if (i + Math.min(len, 12) > n) break;
+          this.#onPdu(b, i, len);
+          if (i + len > n) {
+            this.#skip = i + len - n;
+            return;
+          }
+          i += len;
+        }
+        if (i >= n) return;
+      }
       while (this.#have < this.#want && i < n) hdr[this.#have++] = b[i++];
       if (this.#have < this.#want) return;
       const len = ((hdr[4] << 24) | (hdr[5] << 16) | (hdr[6] << 8) | hdr[7]) >>> 0;
       if (len < 8 || len > MAX_PDU_LENGTH) {
-        this.#broken = true; // not RTR any more: stop counting rather than guess
+        this.#broken = true;
         return;
       }
       if (this.#want === 8 && len > 8) {
         this.#want = Math.min(len, 12);
         continue;
       }
-      this.#onPdu(hdr, len);
+      this.#onPdu(hdr, 0, len);
       this.#skip = len - this.#have;
       this.#have = 0;
       this.#want = 8;
@@ -143,26 +165,27 @@ export class ServeMetrics {
       if (b) r.produced += b.length;
       return b;
     };
-    const dv = (h: Uint8Array, at: number) => (h[at] << 8) | h[at + 1];
-    const sent = new PduHeaderWalker((h) => {
+    const u16 = (h: Uint8Array, at: number) => (h[at] << 8) | h[at + 1];
+    const sent = new PduHeaderWalker((h, at) => {
       r.pdusSent++;
       this.pdus++;
-      const type = h[1];
+      const type = h[at + 1];
       if (type === PduType.CacheReset) this.cacheResets++;
       else if (type === PduType.SerialNotify) this.notifies++;
-      else if (type === PduType.ErrorReport) bump(this.errorsSent, dv(h, 2));
+      else if (type === PduType.ErrorReport) bump(this.errorsSent, u16(h, at + 2));
     });
-    const received = new PduHeaderWalker((h, len) => {
-      const type = h[1];
+    const received = new PduHeaderWalker((h, at, len) => {
+      const type = h[at + 1];
       const time = new Date().toISOString();
       if (type === PduType.ResetQuery) {
         this.queries.reset++;
         r.lastQuery = { kind: "reset", time };
       } else if (type === PduType.SerialQuery && len >= 12) {
         this.queries.serial++;
-        const serial = ((h[8] << 24) | (h[9] << 16) | (h[10] << 8) | h[11]) >>> 0;
+        const x = at + 8;
+        const serial = ((h[x] << 24) | (h[x + 1] << 16) | (h[x + 2] << 8) | h[x + 3]) >>> 0;
         r.lastQuery = { kind: "serial", serial, time };
-      } else if (type === PduType.ErrorReport) bump(this.errorsReceived, dv(h, 2));
+      } else if (type === PduType.ErrorReport) bump(this.errorsReceived, u16(h, at + 2));
     });
     let gone = false;
     const leave = () => {

@@ -12,6 +12,7 @@ import { RtrServer } from "../../lib/server.ts";
 import { ServeMetrics } from "../../lib/cli/serve_metrics.ts";
 import { makeTable, type Vrp, VrpSet } from "../../lib/model/mod.ts";
 import { PduType } from "../../lib/wire/mod.ts";
+import type { RtrConn } from "../../lib/transport.ts";
 
 const TABLE = new URL("../../testdata/interop-table.json", import.meta.url).pathname;
 
@@ -125,5 +126,47 @@ Deno.test("rtr serve --metrics serves /metrics and /clients over HTTP", async ()
     await nf.body?.cancel();
   } finally {
     eq(await srv.stop(), 0);
+  }
+});
+
+Deno.test("ServeMetrics counts PDUs and Error Report codes the same whole, byte by byte and at seeded random cuts", async () => {
+  // Prefix PDUs, a Cache Reset, an Error Report (code 2, text "x"), End of Data v1.
+  const parts: number[][] = [];
+  for (let i = 0; i < 50; i++) parts.push([1, 4, 0, 0, 0, 0, 0, 20, ...new Array(12).fill(i)]);
+  parts.push([1, 8, 0, 0, 0, 0, 0, 8]);
+  parts.push([1, 10, 0, 2, 0, 0, 0, 17, 0, 0, 0, 0, 0, 0, 0, 1, 120]);
+  parts.push([1, 7, 0, 9, 0, 0, 0, 24, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3]);
+  const bytes = new Uint8Array(parts.flat());
+  let seed = 42;
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
+  const cuttings: number[][] = [[bytes.length], new Array(bytes.length).fill(1)];
+  for (let k = 0; k < 20; k++) {
+    const cuts: number[] = [];
+    for (let left = bytes.length; left > 0;) {
+      const n = Math.min(left, 1 + Math.floor(rand() * 40));
+      cuts.push(n);
+      left -= n;
+    }
+    cuttings.push(cuts);
+  }
+  const cache = new RtrCache({ sessionId: 9 });
+  for (const cuts of cuttings) {
+    const m = new ServeMetrics(cache);
+    const sink: RtrConn = {
+      localAddr: { hostname: "127.0.0.1", port: 8282 },
+      remoteAddr: { hostname: "127.0.0.1", port: 40000 },
+      read: () => Promise.resolve(null),
+      write: (b) => Promise.resolve(b.length),
+      closeWrite: () => Promise.resolve(),
+      close: () => {},
+    };
+    const conn = m.observe(sink, cache.connection());
+    let off = 0;
+    for (const n of cuts) {
+      await conn.write(bytes.subarray(off, off + n));
+      off += n;
+    }
+    eq([m.pdus, m.cacheResets, [...m.errorsSent]], [53, 1, [[2, 1]]], `cuts ${cuts.join(",")}`);
+    eq(m.bytes, bytes.length);
   }
 });
