@@ -11,15 +11,13 @@ import { describeError, UsageError } from "../errors.ts";
 import { readTableFile } from "../formats/read.ts";
 import { DEFAULT_TIMERS, tableCounts, TIMER_LIMITS, timerRange } from "../model/mod.ts";
 import { formatEndpoint, RtrServer } from "../server.ts";
-import { describeTarget, errText, fromDenoListener, type RtrListener } from "../transport.ts";
-import { flag, int, parseCommandArgs, type Parsed, seconds, splitHostPort, str } from "./args.ts";
+import { fromDenoListener, type RtrListener } from "../transport.ts";
+import { flag, int, parseCommandArgs, seconds, splitHostPort, str } from "./args.ts";
 import type { Command } from "./command.ts";
 import { warn } from "./io.ts";
-import { type PayloadResult, type PublishTarget, ServePayload } from "../serve_payload.ts";
-import { type CombineMode, UpstreamSet, type UpstreamSpec } from "../upstream.ts";
-import { serveMetrics } from "./metrics.ts";
+import type { PublishTarget } from "../serve_payload.ts";
 import { ServeMetrics } from "./serve_metrics.ts";
-import { SlurmWatch } from "./slurm_file.ts";
+import { parseSourceFlags, ServeSources, SOURCES_HELP, SOURCES_OPTIONS } from "./serve_sources.ts";
 
 /** `1-86400 (default 3600)`: a timer's range and default, from lib/model/timers.ts. */
 function timerHelp(name: "refresh" | "retry" | "expire", extra = ""): string {
@@ -59,26 +57,7 @@ Options:
   --notify-interval S   at most one Serial Notify per S seconds (default 60)
   --aspa-layout L       current (8210bis, default) or legacy (StayRTR 0.5.1's draft layout,
                         for rtrdump -rtr.version 2)
-  --upstream HOST[:PORT]
-                        follow this cache (repeat for several; tls://HOST[:PORT] for TLS,
-                        default port 8282, 324 with tls://)
-  --combine any|merge   with several upstreams: any (default) serves the first healthy one
-                        in the order given and fails over when it goes away; merge serves
-                        the union of the healthy ones. Healthy: connected and synced; when
-                        none is, those whose data has not expired stand in
-  --upstream-protocol N highest version proposed to upstreams: 0, 1 or 2 (default 2)
-  --upstream-timeout S  an upstream silent this long while it answers is dropped (default 30)
-  --upstream-retry S    seconds between reconnects (default: the upstream's Retry)
-  --upstream-ca FILE    PEM CA certificate(s) to trust for tls:// upstreams
-  --upstream-cert FILE  PEM client certificate for tls:// upstreams (with --upstream-key)
-  --upstream-key FILE   PEM private key of --upstream-cert
-  --slurm FILE          apply the local exceptions in FILE (SLURM, RFC 8416; version 2 adds
-                        ASPA) to what is served; watched and re-read on SIGHUP; a file that
-                        is not valid SLURM is refused and the last good one stays in force
-                        (at start: exit 1)
-  --metrics ADDR:PORT   serve Prometheus metrics on http://ADDR:PORT/metrics and the
-                        connected routers as JSON on /clients
-  -h, --help            show this help
+${SOURCES_HELP}  -h, --help            show this help
 
 stderr: one line per connection, negotiated version, query (with the response size),
 reload and disconnect; per upstream: its first sync, new session, loss (a failure that
@@ -102,82 +81,8 @@ const OPTIONS = {
   "max-connections": { type: "string" },
   "notify-interval": { type: "string" },
   "aspa-layout": { type: "string" },
-  // Upstreams, SLURM and metrics.
-  upstream: { type: "string", multiple: true },
-  combine: { type: "string" },
-  "upstream-protocol": { type: "string" },
-  "upstream-timeout": { type: "string" },
-  "upstream-retry": { type: "string" },
-  "upstream-ca": { type: "string" },
-  "upstream-cert": { type: "string" },
-  "upstream-key": { type: "string" },
-  slurm: { type: "string" },
-  metrics: { type: "string" },
+  ...SOURCES_OPTIONS,
 } as const;
-
-/** The upstream caches of `--upstream` (none when not given), with their connect options. */
-function upstreamFlags(p: Parsed): { specs: UpstreamSpec[]; combine: CombineMode } {
-  const list = (p.values.upstream as string[] | undefined) ?? [];
-  const combine = str(p, "combine") ?? "any";
-  if (combine !== "any" && combine !== "merge") {
-    throw new UsageError(`--combine must be any or merge, got ${JSON.stringify(combine)}`);
-  }
-  const version = int(p, "upstream-protocol", 2, 0, 2);
-  const timeoutSec = seconds(p, "upstream-timeout", 30);
-  const retrySec = str(p, "upstream-retry") !== undefined
-    ? seconds(p, "upstream-retry", 0)
-    : undefined;
-  const caFile = str(p, "upstream-ca");
-  const certFile = str(p, "upstream-cert"), keyFile = str(p, "upstream-key");
-  if ((certFile === undefined) !== (keyFile === undefined)) {
-    throw new UsageError("--upstream-cert and --upstream-key go together");
-  }
-  const specs: UpstreamSpec[] = [];
-  for (const spec of list) {
-    const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(spec);
-    const scheme = m ? m[1].toLowerCase() : "tcp";
-    if (scheme !== "tcp" && scheme !== "tls") {
-      throw new UsageError(
-        `--upstream ${
-          JSON.stringify(spec)
-        }: unknown scheme ${scheme}://, expected HOST[:PORT] or tls://HOST[:PORT]`,
-      );
-    }
-    const tls = scheme === "tls";
-    const t = splitHostPort((m ? m[2] : spec).replace(/\/$/, ""), tls ? 324 : 8282);
-    const s: UpstreamSpec = { host: t.host, port: t.port, version, timeoutSec, retrySec, tls };
-    if (tls) Object.assign(s, { caFile, certFile, keyFile });
-    const name = `${tls ? "tls://" : ""}${describeTarget(s)}`;
-    if (specs.some((o) => o.name === name)) {
-      throw new UsageError(`--upstream ${name} is given twice`);
-    }
-    specs.push({ ...s, name });
-  }
-  const tlsUsed = specs.some((s) => s.tls);
-  if (!tlsUsed && (caFile || certFile || keyFile)) {
-    throw new UsageError(
-      "--upstream-ca, --upstream-cert and --upstream-key need a tls:// upstream",
-    );
-  }
-  if (specs.length === 0) {
-    for (const f of ["combine", "upstream-protocol", "upstream-timeout", "upstream-retry"]) {
-      if (str(p, f) !== undefined) throw new UsageError(`--${f} needs --upstream`);
-    }
-  }
-  return { specs, combine };
-}
-
-/** One log line for a publish after an upstream or SLURM change (none when nothing changed). */
-function publishLine(r: PayloadResult, why: string, sessionId: number): string | null {
-  if (r.kind === "withdrawn") {
-    return r.serial === undefined
-      ? null
-      : `withdrew serial ${r.serial} (${why}): Reset Queries get "No Data Available", Serial Queries a Cache Reset`;
-  }
-  if (r.previous === undefined) return `serving session ${sessionId} serial ${r.serial} (${why})`;
-  if (!r.changed) return null;
-  return `serial ${r.previous} → ${r.serial} (${why}): ${r.announced} announced, ${r.withdrawn} withdrawn`;
-}
 
 /** Split `ADDR:PORT` allowing port 0 (any free port). */
 function parseListen(s: string): { host: string; port: number } {
@@ -342,17 +247,15 @@ async function listen(
 
 async function run(args: string[]): Promise<number> {
   const p = parseCommandArgs("serve", args, OPTIONS);
-  // Upstreams, SLURM and metrics: FILE is optional beside --upstream.
-  const upstreams = upstreamFlags(p);
-  if (p.positionals.length > 1 || (p.positionals.length === 0 && upstreams.specs.length === 0)) {
+  // Upstreams, SLURM and metrics (lib/cli/serve_sources.ts): FILE is optional beside --upstream.
+  const sourceFlags = parseSourceFlags(p);
+  const n = p.positionals.length;
+  if (n > 1 || (n === 0 && sourceFlags.upstreams.length === 0)) {
     throw new UsageError(
-      `Expected one FILE to serve or --upstream, got ${p.positionals.length} FILE operands (see 'rtr serve --help')`,
+      `Expected one FILE to serve or --upstream, got ${n} FILE operands (see 'rtr serve --help')`,
     );
   }
   const file: string | undefined = p.positionals[0];
-  const slurmFile = str(p, "slurm");
-  const metricsFlag = str(p, "metrics");
-  const metricsAt = metricsFlag !== undefined ? splitHostPort(metricsFlag, 9848, 0) : undefined;
   const at = parseListen(str(p, "listen") ?? "127.0.0.1:8282");
   const maxVersion = int(p, "protocol", 2, 0, 2);
   const timer = (k: "refresh" | "retry" | "expire") =>
@@ -391,7 +294,7 @@ async function run(args: string[]): Promise<number> {
     // Each chunk is written (awaited) before the next is made: one buffer per connection.
     reuseChunks: true,
   });
-  const metrics = metricsAt ? new ServeMetrics(cache) : undefined;
+  const metrics = sourceFlags.metricsAt ? new ServeMetrics(cache) : undefined;
   const server = new RtrServer(cache, {
     maxConnections,
     notifyIntervalMs: notifyInterval * 1000,
@@ -400,86 +303,26 @@ async function run(args: string[]): Promise<number> {
   });
   const listener = await listen(at, tls ? { certFile: certFile!, keyFile: keyFile! } : null, log);
   if (!listener) return 1;
-
-  // The payload: FILE and/or the upstreams, united, SLURM applied, published.
-  const payload = new ServePayload(server);
-  const published = (r: PayloadResult, why: string) => {
-    const line = publishLine(r, why, sessionId);
-    if (line) log(line);
-  };
-  const guarded = (what: string, f: () => PayloadResult, why: string) => {
-    try {
-      published(f(), why);
-    } catch (e) {
-      const keep = cache.hasData ? `still serving serial ${cache.serial}` : "no data served";
-      log(`refused ${what} (${why}): ${describeError(e)}; ${keep}`);
-    }
-  };
-  const metricsAbort = new AbortController();
-  let slurm: SlurmWatch | undefined;
-  if (slurmFile !== undefined) {
-    slurm = new SlurmWatch(slurmFile, {
-      log,
-      apply: (s, why) => published(payload.setSlurm(s), `SLURM ${why}`),
-    });
-    if (metrics) metrics.slurm = slurm;
-    if (!(await slurm.reload("start"))) {
-      listener.close();
-      return 1;
-    }
+  const sources = await ServeSources.open(server, sourceFlags, log, metrics);
+  if (!sources) {
+    listener.close();
+    return 1;
   }
-  const ups = upstreams.specs.length === 0 ? undefined : new UpstreamSet(upstreams.specs, {
-    combine: upstreams.combine,
-    log,
-    onChange: (t, why) => guarded("the upstream table", () => payload.set("upstream", t), why),
-  });
-  if (metrics && ups) metrics.upstreams = ups;
-  if (metrics && metricsAt) {
-    try {
-      const port = await serveMetrics(
-        metricsAt.host,
-        metricsAt.port,
-        metrics,
-        metricsAbort.signal,
-        {
-          "/clients": () =>
-            new Response(JSON.stringify(metrics.clients()) + "\n", {
-              headers: { "content-type": "application/json" },
-            }),
-        },
-      );
-      log(`metrics on http://${describeTarget({ host: metricsAt.host, port })}/metrics`);
-    } catch (e) {
-      log(`cannot serve metrics on ${metricsFlag}: ${errText(e)}`);
-      listener.close();
-      await slurm?.close();
-      return 1;
-    }
-  }
-  const fileTarget: PublishTarget = {
-    cache,
-    publish: (t) => {
-      const r = payload.set("file", t);
-      if (r.kind !== "published") throw new Error("a table file was withdrawn");
-      return r;
-    },
-  };
-  const source = file === undefined ? undefined : new TableFile(file, fileTarget, log);
+  const source = file === undefined ? undefined : new TableFile(file, sources.fileTarget, log);
   await source?.reload("start");
-  ups?.start();
   log(
     `listening on ${formatEndpoint(listener.addr)}${
       tls ? " (TLS)" : ""
     }, versions 0-${maxVersion}, ${sessions(cache)}`,
   );
   await source?.watch();
-  await slurm?.watch();
+  await sources.start();
 
   let stop!: (sig: string) => void;
   const stopped = new Promise<string>((resolve) => stop = resolve);
   const onHup = () => {
     source?.reload("SIGHUP");
-    slurm?.reload("SIGHUP");
+    sources.reload("SIGHUP");
   };
   const onInt = () => stop("SIGINT");
   const onTerm = () => stop("SIGTERM");
@@ -494,11 +337,9 @@ async function run(args: string[]): Promise<number> {
   Deno.removeSignalListener("SIGINT", onInt);
   Deno.removeSignalListener("SIGTERM", onTerm);
   source?.close();
-  await ups?.stop();
-  await slurm?.close();
+  await sources.stop();
   await server.stop();
   await source?.idle();
-  metricsAbort.abort();
   return 0;
 }
 
