@@ -128,13 +128,13 @@ function upstreamFlags(p: Parsed): { specs: UpstreamSpec[]; combine: CombineMode
 }
 
 /** One log line for a publish after an upstream or SLURM change (none when nothing changed). */
-function publishLine(r: PayloadResult, why: string, sessionId: number): string | null {
+function publishLine(r: PayloadResult, why: string): string | null {
   if (r.kind === "withdrawn") {
     return r.serial === undefined
       ? null
       : `withdrew serial ${r.serial} (${why}): Reset Queries get "No Data Available", Serial Queries a Cache Reset`;
   }
-  if (r.previous === undefined) return `serving session ${sessionId} serial ${r.serial} (${why})`;
+  if (r.previous === undefined) return `serving serial ${r.serial} (${why})`;
   if (!r.changed) return null;
   return `serial ${r.previous} → ${r.serial} (${why}): ${r.announced} announced, ${r.withdrawn} withdrawn`;
 }
@@ -144,7 +144,6 @@ export class ServeSources {
   readonly #payload: ServePayload;
   readonly #cache: RtrCache;
   readonly #log: (line: string) => void;
-  readonly #sessionId: number;
   readonly #ups: UpstreamSet | undefined;
   readonly #slurm: SlurmWatch | undefined;
   readonly #metricsAbort = new AbortController();
@@ -159,7 +158,6 @@ export class ServeSources {
   ) {
     this.#payload = new ServePayload(server);
     this.#cache = server.cache;
-    this.#sessionId = server.cache.sessionId;
     this.#log = log;
     this.fileTarget = {
       cache: server.cache,
@@ -238,7 +236,7 @@ export class ServeSources {
   }
 
   #published(r: PayloadResult, why: string): void {
-    const line = publishLine(r, why, this.#sessionId);
+    const line = publishLine(r, why);
     if (line) this.#log(line);
   }
 

@@ -167,7 +167,7 @@ Deno.test("interop: an unreachable upstream and one that answers garbage each ge
     try {
       const want = expected(B, ASPA_B);
       // A router served before the bad upstreams are retried keeps its session throughout.
-      await srv.waitLog(/serving session \d+ serial 1/);
+      await srv.waitLog(/serving serial 1 /);
       const r = await RawRtr.connect(srv.port);
       await r.send(new Uint8Array([1, 2, 0, 0, 0, 0, 0, 8]));
       const first = await r.read();
