@@ -239,7 +239,15 @@ export class ServeMetrics {
       ['{type="aspa"}', c.aspas],
     ]);
     g("rtr_serve_serial", "Serial of the table served.", "gauge", [["", cache.serial ?? null]]);
-    g("rtr_serve_session_id", "Session id of this cache.", "gauge", [["", cache.sessionId]]);
+    g(
+      "rtr_serve_session_id",
+      "Session id served to routers of each protocol version.",
+      "gauge",
+      Array.from(
+        { length: cache.maxVersion + 1 },
+        (_, v): [string, number] => [`{version="${v}"}`, cache.sessionIdFor(v)],
+      ),
+    );
     g(
       "rtr_serve_data_available",
       "1 while data is served, 0 before the first table or after every source expired.",

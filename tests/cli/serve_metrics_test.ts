@@ -71,6 +71,7 @@ Deno.test("ServeMetrics: routers by version, bytes and PDUs, queries, Cache Rese
     eq(sample(text, "rtr_serve_sent_pdus_total"), 302 + 1 + 302 + 1);
     eq(sample(text, 'rtr_serve_records{type="vrp_ipv4"}'), 300);
     eq(sample(text, "rtr_serve_serial"), 1);
+    eq(sample(text, 'rtr_serve_session_id{version="2"}'), 9);
     eq(sample(text, "rtr_serve_data_available"), 1);
     eq(sample(text, "rtr_serve_connections_total"), 3);
     const bytes = sample(text, "rtr_serve_sent_bytes_total")!;

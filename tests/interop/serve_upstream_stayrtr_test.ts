@@ -2,18 +2,21 @@
  * `rtr serve --upstream` in front of StayRTR: RTRlib's rtrclient (v1), StayRTR's rtrdump (v0,
  * v1) and `rtr snapshot` (v2) behind it get exactly what each gets from StayRTR itself; StayRTR's
  * file changing reaches a router as a delta after a Serial Notify; StayRTR restarted (a new
- * session, other data) reaches it as a delta of our session, never a Cache Reset.
+ * session, other data) reaches it as a delta of our session, never a Cache Reset; a tls://
+ * upstream is followed with --upstream-ca and refused without it.
  */
 import assert from "node:assert/strict";
 import { parseTableText, readTableFile } from "../../lib/formats/read.ts";
 import type { PayloadTable } from "../../lib/model/mod.ts";
 import { generateTable, tableJson } from "../../tools/gen_table.ts";
 import {
+  freePort,
   requirePeers,
   runCommand,
   runRtr,
   startStayRtr,
   startStayRtrOn,
+  waitForPort,
 } from "../helpers/peers.ts";
 import { RawRtr, startServe } from "../helpers/serve.ts";
 import { type Pdu, PduType } from "../../lib/wire/mod.ts";
@@ -171,6 +174,95 @@ Deno.test("interop: StayRTR's file change and restart with a new session reach a
     }
   } finally {
     if (srv) assert.equal(await srv.stop(), 0);
+    await stay.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+async function openssl(dir: string, args: string[]) {
+  const r = await runCommand("openssl", args, { cwd: dir, timeoutMs: 30000 });
+  if (r.code !== 0) throw new Error(`openssl ${args.join(" ")}: ${r.stderr}`);
+}
+
+/** A throwaway CA and a server certificate for 127.0.0.1 signed by it. */
+async function makePki(dir: string): Promise<void> {
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+  await openssl(
+    dir,
+    ["req", "-x509", ...ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2"]
+      .concat(["-subj", "/CN=rtr test CA"]),
+  );
+  await Deno.writeTextFile(
+    `${dir}/ext.cnf`,
+    "basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n",
+  );
+  await openssl(
+    dir,
+    ["req", ...ec, "-keyout", "server.key", "-out", "server.csr"]
+      .concat(["-subj", "/CN=127.0.0.1"]),
+  );
+  await openssl(dir, [
+    "x509",
+    "-req",
+    "-in",
+    "server.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "server.pem",
+    "-days",
+    "2",
+    "-extfile",
+    "ext.cnf",
+  ]);
+}
+
+Deno.test("interop: rtr serve --upstream tls:// follows StayRTR's TLS port with --upstream-ca and serves its table over TCP", async () => {
+  if (!requirePeers("stayrtr", "openssl")) return;
+  const dir = await Deno.makeTempDir();
+  await makePki(dir);
+  const file = `${dir}/table.json`;
+  await writeTable(file, 100, 31);
+  const tlsPort = freePort();
+  const stay = await startStayRtr(file, [
+    "-tls.bind",
+    `127.0.0.1:${tlsPort}`,
+    "-tls.cert",
+    `${dir}/server.pem`,
+    "-tls.key",
+    `${dir}/server.key`,
+  ]);
+  try {
+    await waitForPort(tlsPort);
+    const srv = await startServe(`--upstream=tls://127.0.0.1:${tlsPort}`, [
+      "--upstream-ca",
+      `${dir}/ca.pem`,
+    ]);
+    try {
+      await srv.waitLog(/serving serial 1 /);
+      const r = await runRtr(["snapshot", `127.0.0.1:${srv.port}`, "--protocol", "1"]);
+      assert.equal(r.code, 0, r.stderr);
+      const { table } = await readTableFile(file);
+      assert.deepEqual(linesOf(parseTableText(r.stdout, "snapshot").table, 1), linesOf(table, 1));
+      assert.match(srv.log(), new RegExp(`upstream tls://127\\.0\\.0\\.1:${tlsPort}: synced`));
+    } finally {
+      assert.equal(await srv.stop(), 0);
+    }
+    // Without the CA the certificate is refused: one line, nothing served.
+    const untrusted = await startServe(`--upstream=tls://127.0.0.1:${tlsPort}`);
+    try {
+      await untrusted.waitLog(
+        new RegExp(`upstream tls://127\\.0\\.0\\.1:${tlsPort}: Cannot connect`),
+      );
+      const r = await runRtr(["snapshot", `127.0.0.1:${untrusted.port}`]);
+      assert.equal(r.code, 4, r.stderr);
+    } finally {
+      assert.equal(await untrusted.stop(), 0);
+    }
+  } finally {
     await stay.stop();
     await Deno.remove(dir, { recursive: true });
   }
