@@ -4,10 +4,12 @@
  * Refresh, Serial Notify, Cache Reset, reconnect after Retry, data dropped when Expire passes
  * without a successful sync), and the combination of what they hold into the one table a server
  * publishes. Two modes, as RTRTR names them: `any` takes the first healthy upstream in the order
- * given and fails over when it goes away; `merge` takes the union of the healthy ones. Healthy
- * means connected and synchronised on the current connection; when none is, the upstreams whose
- * data has not yet expired stand in; when none holds data, the combined table is null and the
- * server must stop serving (RFC 8210 §6: a router must not be kept on data past its Expire).
+ * given (healthy: connected and synchronised on the current connection) and fails over when it
+ * goes away, and while none is healthy the first whose data has not expired stands in; `merge`
+ * takes the union of every upstream whose data has not expired, so that one upstream's restart
+ * does not withdraw its records for the few seconds it is away (RFC 8210 §6: data stays valid
+ * until Expire). When none holds data, the combined table is null and the server must stop
+ * serving: a router must not be kept on data past its Expire.
  * The upstreams' sessions and serials never reach the routers: the caller publishes tables, and
  * its own cache turns every change into a delta of its own session. Time and dialing are
  * injected, so tests run over memory pairs without sleeping for a protocol timer.
@@ -248,11 +250,15 @@ export class UpstreamSet {
     }
   }
 
-  /** The upstreams whose data makes the table: the healthy ones, else those not yet expired. */
+  /**
+   * The upstreams whose data makes the table. `merge`: every one not yet expired. `any`: the
+   * first healthy one, else the first not yet expired.
+   */
   #pool(): Upstream[] {
-    const live = this.#ups.filter((u) => u.state === "up" && u.table !== null);
-    const pool = live.length > 0 ? live : this.#ups.filter((u) => u.table !== null);
-    return this.combine === "any" ? pool.slice(0, 1) : pool;
+    const held = this.#ups.filter((u) => u.table !== null);
+    if (this.combine === "merge") return held;
+    const live = held.filter((u) => u.state === "up");
+    return (live.length > 0 ? live : held).slice(0, 1);
   }
 
   #recombine(why: string): void {

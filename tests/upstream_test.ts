@@ -149,7 +149,7 @@ Deno.test("serve upstream any: fails over when the first is gone, back when it r
   }
 });
 
-Deno.test("serve upstream merge: the union of every healthy upstream", async () => {
+Deno.test("serve upstream merge: the union of every upstream not expired; one that goes away keeps its records until its Expire", async () => {
   const net = new MemoryNetwork();
   const a = new Upstream(
     net,
@@ -174,10 +174,15 @@ Deno.test("serve upstream merge: the union of every healthy upstream", async () 
     eq(payloadLines(full), lines([1, 2, 3]));
     const serial = endSerial(full);
 
-    // One goes away: its own records are withdrawn, the shared one stays.
+    // One goes away: its records stay served while its data has not expired.
     await b.stop();
+    await until(() => f.ups.status[1].state === "stale", "the upstream to be gone");
+    eq(f.cache.serial, serial);
+    eq(f.cache.table!.vrps.size, 3);
+    // Its Expire passes: its own records are withdrawn, the shared one stays.
     const d = await notified(r, serial);
     eq(payloadLines(d), lines([3], "-"));
+    eq(f.ups.status.map((s) => s.state), ["up", "expired"]);
     r.close();
   } finally {
     await f.stop();

@@ -21,9 +21,9 @@ export const SOURCES_HELP = `  --upstream HOST[:PORT]
                         follow this cache (repeat for several; tls://HOST[:PORT] for TLS,
                         default port 8282, 324 with tls://)
   --combine any|merge   with several upstreams: any (default) serves the first healthy one
-                        in the order given and fails over when it goes away; merge serves
-                        the union of the healthy ones. Healthy: connected and synced; when
-                        none is, those whose data has not expired stand in
+                        (connected and synced) in the order given and fails over when it
+                        goes away (while none is healthy, the first whose data has not
+                        expired); merge serves the union of all whose data has not expired
   --upstream-protocol N highest version proposed to upstreams: 0, 1 or 2 (default 2)
   --upstream-timeout S  an upstream silent this long while it answers is dropped (default 30)
   --upstream-retry S    seconds between reconnects (default: the upstream's Retry)
