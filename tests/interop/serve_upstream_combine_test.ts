@@ -213,3 +213,23 @@ Deno.test("interop: an unreachable upstream and one that answers garbage each ge
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("interop: rtr serve FILE --upstream serves the file's table and StayRTR's together", async () => {
+  if (!requirePeers("stayrtr")) return;
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/a.json`, stayRtrJson(A, [], ASPA_A));
+  await Deno.writeTextFile(`${dir}/b.json`, stayRtrJson(B, [], ASPA_B));
+  const b = await startStayRtr(`${dir}/b.json`);
+  try {
+    const srv = await startServe(`${dir}/a.json`, ["--upstream", `127.0.0.1:${b.port}`]);
+    try {
+      const want = expected([...A, ...B], [...ASPA_A, ...ASPA_B]);
+      assert.deepEqual(await eventually(srv.port, want), want);
+    } finally {
+      assert.equal(await srv.stop(), 0);
+    }
+  } finally {
+    await b.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
