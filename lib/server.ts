@@ -33,6 +33,11 @@ export interface ServerOptions {
   drainMs?: number;
   /** Receives one line per event (connections, queries, notifications), without a prefix. */
   log?: (line: string) => void;
+  /**
+   * Sees each accepted router's connection and responder before it is served, and returns the
+   * connection to serve (the same, or a wrapper that observes it: metrics).
+   */
+  observe?: (conn: RtrConn, responder: CacheConnection) => RtrConn;
 }
 
 /** `host:port` of an endpoint (`[v6]:port` for IPv6). */
@@ -57,6 +62,7 @@ export class RtrServer {
   readonly #lingerMs: number;
   readonly #drainMs: number;
   readonly #log: (line: string) => void;
+  readonly #observe: ServerOptions["observe"];
   readonly #limiter: NotifyLimiter;
   readonly #conns = new Set<RouterConnection>();
   readonly #handlers = new Set<Promise<void>>();
@@ -74,6 +80,7 @@ export class RtrServer {
     this.#lingerMs = options.lingerMs ?? 1000;
     this.#drainMs = options.drainMs ?? 2000;
     this.#log = options.log ?? (() => {});
+    this.#observe = options.observe;
     this.#limiter = new NotifyLimiter(options.notifyIntervalMs ?? 60_000);
   }
 
@@ -152,7 +159,8 @@ export class RtrServer {
       closeQuietly(conn);
       return;
     }
-    const rc = new RouterConnection(conn, peer, this.cache.connection(), {
+    const responder = this.cache.connection();
+    const rc = new RouterConnection(this.#observe?.(conn, responder) ?? conn, peer, responder, {
       clock: this.#clock,
       log: this.#log,
       stallMs: this.#stallMs,

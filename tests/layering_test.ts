@@ -28,6 +28,8 @@ function layer(rel: string): number {
     ssh_keys: 4,
     follower: 4,
     server: 4,
+    upstream: 4,
+    serve_payload: 4,
     store: 5,
     capture: 5,
     formats: 5,

@@ -211,7 +211,9 @@ export class CacheConnection {
     const v = this.version;
     if (pdu.type === PduType.ResetQuery) {
       if (!cache.hasData) {
-        out.events.push("Reset Query: no data yet");
+        out.events.push(
+          cache.withdrawn ? "Reset Query: data withdrawn" : "Reset Query: no data yet",
+        );
         this.#error(out, v, ErrorCode.NoDataAvailable, "No data available");
         return;
       }
@@ -223,6 +225,13 @@ export class CacheConnection {
     }
     if (pdu.type === PduType.SerialQuery) {
       const q = `Serial Query session ${pdu.sessionId} serial ${pdu.serial}`;
+      if (cache.withdrawn) {
+        out.events.push(`${q}: data withdrawn → Cache Reset`);
+        out.send.push(
+          smallResponse(`Cache Reset v${v}`, [{ type: PduType.CacheReset, version: v }]),
+        );
+        return;
+      }
       if (!cache.hasData) {
         out.events.push(`${q}: no data yet`);
         this.#error(out, v, ErrorCode.NoDataAvailable, "No data available");

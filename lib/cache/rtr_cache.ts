@@ -68,6 +68,8 @@ export class RtrCache {
   readonly #encoder: ResponseEncoder;
   /** Router keys of the current table, for the wire, in §11.2 order. */
   #keys: WireKey[] = [];
+  /** Set by `withdraw` until the next `update`. */
+  #withdrawn = false;
 
   constructor(options: CacheOptions) {
     this.sessionId = options.sessionId & 0xffff;
@@ -88,9 +90,23 @@ export class RtrCache {
     return this.#sessionIds[version] ?? this.sessionId;
   }
 
-  /** True once a first table is loaded. */
+  /** True once a first table is loaded (and not withdrawn since). */
   get hasData(): boolean {
-    return this.#history.serial !== undefined;
+    return this.#history.serial !== undefined && !this.#withdrawn;
+  }
+
+  /** True while the data is withdrawn (see `withdraw`). */
+  get withdrawn(): boolean {
+    return this.#withdrawn;
+  }
+
+  /**
+   * Stop serving the current data without forgetting its history (every source of it is gone
+   * past its Expire): a Reset Query then gets No Data Available and a Serial Query a Cache Reset
+   * (RFC 8210 §5.10, §6.3), until the next `update` serves data again.
+   */
+  withdraw(): void {
+    if (this.#history.serial !== undefined) this.#withdrawn = true;
   }
 
   /** Serial of the current table (undefined before the first). */
@@ -118,6 +134,7 @@ export class RtrCache {
     const keys = wireKeys(table.routerKeys);
     const r = this.#history.update(table);
     if (r.changed) this.#keys = keys;
+    this.#withdrawn = false;
     return r;
   }
 

@@ -5,6 +5,18 @@
  */
 import { errorName } from "../wire/mod.ts";
 
+/** One metric family in Prometheus text: HELP and TYPE lines, then a line per row with a value. */
+export function metricFamily(
+  out: string[],
+  name: string,
+  help: string,
+  type: "gauge" | "counter",
+  rows: [string, number | null][],
+): void {
+  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+  for (const [labels, v] of rows) if (v !== null) out.push(`${name}${labels} ${v}`);
+}
+
 /** Counters and gauges of one follower. */
 export class FollowMetrics {
   serial: number | null = null;
@@ -31,10 +43,7 @@ export class FollowMetrics {
       help: string,
       type: "gauge" | "counter",
       rows: [string, number | null][],
-    ) => {
-      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const [labels, v] of rows) if (v !== null) out.push(`${name}${labels} ${v}`);
-    };
+    ) => metricFamily(out, name, help, type, rows);
     g("rtr_serial", "Serial of the table held.", "gauge", [["", this.serial]]);
     g("rtr_session_id", "Session id of the cache.", "gauge", [["", this.sessionId]]);
     g("rtr_protocol_version", "Negotiated RTR protocol version.", "gauge", [["", this.version]]);
@@ -76,12 +85,16 @@ export class FollowMetrics {
   }
 }
 
-/** Serve `/metrics` on ADDR:PORT until `signal` aborts; resolves with the bound port. */
+/**
+ * Serve `/metrics` (and any extra `routes`, by path) on ADDR:PORT until `signal` aborts;
+ * resolves with the bound port.
+ */
 export function serveMetrics(
   hostname: string,
   port: number,
-  metrics: FollowMetrics,
+  metrics: { render(): string },
   signal: AbortSignal,
+  routes: Record<string, () => Response> = {},
 ): Promise<number> {
   return new Promise((resolve, reject) => {
     try {
@@ -93,6 +106,8 @@ export function serveMetrics(
         onError: () => new Response("internal error\n", { status: 500 }),
       }, (req) => {
         const url = new URL(req.url);
+        const route = Object.hasOwn(routes, url.pathname) ? routes[url.pathname] : undefined;
+        if (route) return route();
         if (url.pathname !== "/metrics") return new Response("not found\n", { status: 404 });
         return new Response(metrics.render(), {
           headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },

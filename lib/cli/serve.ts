@@ -1,8 +1,10 @@
 /**
- * `rtr serve`: a small RTR cache (RFC 6810 / 8210 / 8210bis) serving a table file to any number
- * of routers. A thin layer: it parses the flags, reads and watches the table file (re-read on
- * SIGHUP) as the server's payload source, opens the TCP or TLS listener (and the SSH one beside
- * it), logs to stderr and handles signals. The protocol lives in lib/cache/ and the connections in lib/server.ts.
+ * `rtr serve`: a small RTR cache (RFC 6810 / 8210 / 8210bis) serving a table file and/or the
+ * tables of upstream caches to any number of routers. A thin layer: it parses the flags, reads
+ * and watches the table file (re-read on SIGHUP), follows the upstreams (lib/upstream.ts), applies
+ * a watched SLURM file (RFC 8416, lib/serve_payload.ts), opens the TCP or TLS listener (and the SSH
+ * one beside it), serves metrics, logs to stderr and handles signals. The protocol lives in
+ * lib/cache/ and the connections in lib/server.ts.
  */
 import { RtrCache } from "../cache/mod.ts";
 import { describeError, UsageError } from "../errors.ts";
@@ -14,13 +16,16 @@ import { flag, int, parseCommandArgs, seconds, splitHostPort, str } from "./args
 import type { Command } from "./command.ts";
 import { warn } from "./io.ts";
 import { SSH_SERVE_HELP, SSH_SERVE_OPTIONS, sshServeOptions } from "./ssh_options.ts";
+import type { PublishTarget } from "../serve_payload.ts";
+import { ServeMetrics } from "./serve_metrics.ts";
+import { parseSourceFlags, ServeSources, SOURCES_HELP, SOURCES_OPTIONS } from "./serve_sources.ts";
 
 /** `1-86400 (default 3600)`: a timer's range and default, from lib/model/timers.ts. */
 function timerHelp(name: "refresh" | "retry" | "expire", extra = ""): string {
   return `${timerRange(name)}${extra} (default ${DEFAULT_TIMERS[name]})`;
 }
 
-const help = `Usage: rtr serve FILE [options]
+const help = `Usage: rtr serve [FILE] [--upstream HOST[:PORT] ...] [options]
 
 Serve the table in FILE to routers as a small RTR cache: protocol versions 0, 1 and 2
 (negotiated per router), Reset and Serial Queries, deltas from recent serials. FILE may be
@@ -29,6 +34,12 @@ or RTRlib CSV, or rtr's NDJSON, optionally gzipped. FILE is watched (and re-read
 a changed table gets the next serial and connected routers a Serial Notify; a file that
 does not parse is refused and the previous table stays served. Until a first valid table
 exists, queries get "No Data Available".
+
+With --upstream, rtr serve follows upstream caches as 'rtr follow' does and serves what
+they hold, instead of FILE or beside it (the union). This cache keeps its own session and
+serials: an upstream's change, new session or failover reaches routers as a delta. When
+every upstream has been gone longer than its Expire (and no FILE), the data is withdrawn:
+a Reset Query gets "No Data Available", a Serial Query a Cache Reset.
 
 Options:
   --listen ADDR:PORT    address to listen on (default 127.0.0.1:8282; port 0 picks a
@@ -53,12 +64,15 @@ ${SSH_SERVE_HELP}
   --notify-interval S   at most one Serial Notify per S seconds (default 60)
   --aspa-layout L       current (8210bis, default) or legacy (StayRTR 0.5.1's draft layout,
                         for rtrdump -rtr.version 2)
-  -h, --help            show this help
+${SOURCES_HELP}  -h, --help            show this help
 
 stderr: one line per connection, negotiated version, query (with the response size),
-reload and disconnect. SIGINT or SIGTERM closes every connection and exits 0.
+reload and disconnect; per upstream: its first sync, new session, loss (a failure that
+repeats is said once), expiry, and which upstream is served. SIGINT or SIGTERM closes
+every connection and exits 0.
 
-Exit codes: 0 stopped by a signal; 1 cannot listen or read the TLS or SSH files; 2 usage.
+Exit codes: 0 stopped by a signal; 1 cannot listen, read the TLS or SSH files, serve
+metrics, or read the SLURM file at start; 2 usage.
 `;
 
 const OPTIONS = {
@@ -77,6 +91,7 @@ const OPTIONS = {
   "tls-client-ca": { type: "string" },
   "tls-require-client-cert": { type: "boolean" },
   ...SSH_SERVE_OPTIONS,
+  ...SOURCES_OPTIONS,
 } as const;
 
 /** Split `ADDR:PORT` allowing port 0 (any free port). */
@@ -97,14 +112,14 @@ function sessions(cache: RtrCache): string {
 
 class TableFile {
   readonly #file: string;
-  readonly #server: RtrServer;
+  readonly #server: PublishTarget;
   readonly #log: (line: string) => void;
   #loading: Promise<void> | null = null;
   #again = false;
   #watcher: Deno.FsWatcher | undefined;
   #debounce: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(file: string, server: RtrServer, log: (line: string) => void) {
+  constructor(file: string, server: PublishTarget, log: (line: string) => void) {
     this.#file = file;
     this.#server = server;
     this.#log = log;
@@ -266,12 +281,15 @@ async function listen(
 
 async function run(args: string[]): Promise<number> {
   const p = parseCommandArgs("serve", args, OPTIONS);
-  if (p.positionals.length !== 1) {
+  // Upstreams, SLURM and metrics (lib/cli/serve_sources.ts): FILE is optional beside --upstream.
+  const sourceFlags = parseSourceFlags(p);
+  const n = p.positionals.length;
+  if (n > 1 || (n === 0 && sourceFlags.upstreams.length === 0)) {
     throw new UsageError(
-      `Expected one FILE to serve, got ${p.positionals.length} (see 'rtr serve --help')`,
+      `Expected one FILE to serve or --upstream, got ${n} FILE operands (see 'rtr serve --help')`,
     );
   }
-  const file = p.positionals[0];
+  const file: string | undefined = p.positionals[0];
   const at = parseListen(str(p, "listen") ?? "127.0.0.1:8282");
   const maxVersion = int(p, "protocol", 2, 0, 2);
   const timer = (k: "refresh" | "retry" | "expire") =>
@@ -317,10 +335,12 @@ async function run(args: string[]): Promise<number> {
     // Each chunk is written (awaited) before the next is made: one buffer per connection.
     reuseChunks: true,
   });
+  const metrics = sourceFlags.metricsAt ? new ServeMetrics(cache) : undefined;
   const server = new RtrServer(cache, {
     maxConnections,
     notifyIntervalMs: notifyInterval * 1000,
     log,
+    observe: metrics?.observe,
   });
   const listener = await listen(
     at,
@@ -338,8 +358,14 @@ async function run(args: string[]): Promise<number> {
       return 1;
     }
   }
-  const source = new TableFile(file, server, log);
-  await source.reload("start");
+  const sources = await ServeSources.open(server, sourceFlags, log, metrics);
+  if (!sources) {
+    listener.close();
+    sshListener?.close();
+    return 1;
+  }
+  const source = file === undefined ? undefined : new TableFile(file, sources.fileTarget, log);
+  await source?.reload("start");
   log(
     `listening on ${formatEndpoint(listener.addr)}${
       tls ? (clientCaFile ? " (TLS, client certificates)" : " (TLS)") : ""
@@ -348,11 +374,15 @@ async function run(args: string[]): Promise<number> {
   if (sshListener) {
     log(`serving SSH on ${formatEndpoint(sshListener.addr)} (subsystem rpki-rtr)`);
   }
-  await source.watch();
+  await source?.watch();
+  await sources.start();
 
   let stop!: (sig: string) => void;
   const stopped = new Promise<string>((resolve) => stop = resolve);
-  const onHup = () => source.reload("SIGHUP");
+  const onHup = () => {
+    source?.reload("SIGHUP");
+    sources.reload("SIGHUP");
+  };
   const onInt = () => stop("SIGINT");
   const onTerm = () => stop("SIGTERM");
   Deno.addSignalListener("SIGHUP", onHup);
@@ -366,9 +396,10 @@ async function run(args: string[]): Promise<number> {
   Deno.removeSignalListener("SIGHUP", onHup);
   Deno.removeSignalListener("SIGINT", onInt);
   Deno.removeSignalListener("SIGTERM", onTerm);
-  source.close();
+  source?.close();
+  await sources.stop();
   await server.stop();
-  await source.idle();
+  await source?.idle();
   return 0;
 }
 

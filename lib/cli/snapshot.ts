@@ -31,6 +31,8 @@ import {
 } from "./common.ts";
 import { AtomicFile, type TextSink, warn } from "./io.ts";
 import { ndjsonStream } from "../formats/ndjson_stream.ts";
+import type { Slurm } from "../model/slurm.ts";
+import { SLURM_HELP, slurmFlag, withSlurm } from "./slurm_file.ts";
 
 const help = `Usage: rtr snapshot [HOST[:PORT]] [options]
 
@@ -50,6 +52,7 @@ ${CONNECT_HELP}
   --serial N        with --session: ask only for the changes since serial N (Serial
                     Query); prints NDJSON announce/withdraw records
   --session S       session id for --serial
+${SLURM_HELP}
   -h, --help        show this help
 
 Exit codes: 0 ok; 1 transport or protocol failure (also: the cache answered Cache Reset
@@ -65,6 +68,7 @@ async function run(args: string[]): Promise<number> {
     serial: { type: "string" },
     session: { type: "string" },
     "router-version": { type: "string", multiple: true },
+    slurm: { type: "string" },
   });
   const routers = parseRouterVersions((p.values["router-version"] as string[]) ?? []);
   const opts = cacheTarget("snapshot", p);
@@ -78,6 +82,10 @@ async function run(args: string[]): Promise<number> {
   if (opts.startFrom && str(p, "format") !== undefined && format !== "ndjson") {
     throw new UsageError("--serial prints a delta, which only --format ndjson can carry");
   }
+  if (opts.startFrom && str(p, "slurm") !== undefined) {
+    throw new UsageError("--slurm applies to a whole table, not to the delta of --serial");
+  }
+  const slurm = await slurmFlag(p);
   const output = str(p, "output");
   const dump = str(p, "dump");
   const log = verboseLog(p);
@@ -91,7 +99,7 @@ async function run(args: string[]): Promise<number> {
   log(`CONNECT ${source} (protocol ${opts.version})`);
   const out = await openOutput(output);
   try {
-    return await syncAndWrite(opts, source, format, out.sink, tap, log, routers).then(
+    return await syncAndWrite(opts, source, format, out.sink, tap, log, routers, slurm).then(
       async (code) => {
         if (code === 0) await out.commit();
         else await out.abort();
@@ -112,6 +120,7 @@ async function syncAndWrite(
   tap: WireTap | undefined,
   log: (line: string) => void,
   routers: RouterVersions,
+  slurm?: Slurm,
 ): Promise<number> {
   let outcome;
   try {
@@ -165,7 +174,7 @@ async function syncAndWrite(
         }) + "\n",
       );
     } else {
-      await writeTable(sink, r.table, format, full, { routers });
+      await writeTable(sink, withSlurm(r.table, slurm), format, full, { routers });
     }
   }
   log(

@@ -16,6 +16,7 @@ import type { Command } from "./command.ts";
 import { type ByteWriter, warn } from "./io.ts";
 import { loadSource, SOURCE_HELP, SOURCE_OPTIONS } from "./table_source.ts";
 import { ASPA_HELP, ASPA_OPTIONS, ASPA_RULES, rejectAspaFlags, runAspa } from "./validate_aspa.ts";
+import { SLURM_HELP, slurmFlag, withSlurm } from "./slurm_file.ts";
 
 const FORMATS = ["ndjson", "text", "rov"] as const;
 type Format = typeof FORMATS[number];
@@ -38,6 +39,7 @@ it), "length" (only VRPs of its own AS, whose maxLength is too short) or "as-and
 ${ASPA_RULES}
 Options:
 ${SOURCE_HELP}
+${SLURM_HELP}
   --format F        ndjson (default): one validation record per route; text: an aligned
                     table; rov: RTRlib rpki-rov answer lines
                     (IP MASK ASN|roa_asn roa_ip roa_len roa_max,...|0 valid, 1 not found,
@@ -310,6 +312,7 @@ async function run(args: string[]): Promise<number> {
     "more-specifics": { type: "boolean" },
     "fail-on": { type: "string", multiple: true },
     ...ASPA_OPTIONS,
+    slurm: { type: "string" },
   });
   if (flag(p, "aspa")) return runAspa(p, Deno.stdout);
   rejectAspaFlags(p);
@@ -332,7 +335,8 @@ async function run(args: string[]): Promise<number> {
   } else if (isStdinPath(str(p, "from") ?? "")) {
     throw new UsageError("--from - reads the table from stdin, so give the route as arguments");
   }
-  const { table } = await loadSource(p, "validate");
+  const slurm = await slurmFlag(p);
+  const table = withSlurm((await loadSource(p, "validate")).table, slurm);
   const ix = new RovIndex(table.vrps);
   const w = new ResultWriter(ix, format, moreSpecifics, new ByteOut(Deno.stdout));
   let bad = 0;
