@@ -6,7 +6,7 @@
  */
 import type { TextSink } from "../io/mod.ts";
 import { type Aspa, type PayloadTable, tableCounts } from "../model/mod.ts";
-import type { TableMeta } from "./meta.ts";
+import type { TableMeta } from "./records.ts";
 import { ascii, rfc3339, unixSeconds, writeVrpBytes } from "./text.ts";
 
 const ROA_ASN = ascii('{"asn":');
