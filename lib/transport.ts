@@ -378,7 +378,11 @@ export function tlsErrorText(e: unknown, host: string): string {
   if (/UnknownIssuer|UNABLE_TO_GET_ISSUER|SELF_SIGNED|self.signed|unable to get/i.test(m + code)) {
     return "the cache's certificate is signed by an unknown CA (trust its CA with --ca FILE)";
   }
-  if (/NotValidForName|ERR_TLS_CERT_ALTNAME|does not match|altnames/i.test(m + code)) {
+  if (
+    /NotValidForName|not valid for name|ERR_TLS_CERT_ALTNAME|does not match|altnames/i.test(
+      m + code,
+    )
+  ) {
     return `the cache's certificate is not valid for ${host}`;
   }
   if (/Expired|CERT_HAS_EXPIRED/i.test(m + code)) return "the cache's certificate has expired";
