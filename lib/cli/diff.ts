@@ -23,7 +23,7 @@ import {
 import { readTableFile } from "../formats/read.ts";
 import { writeDiff } from "../formats/write.ts";
 import { syncOnce, type SyncOptions } from "../client.ts";
-import { HistoryStore } from "../store/history_store.ts";
+import { HistoryStore, partialTableWarning } from "../store/history_store.ts";
 import { diffSerials, tableAtSerial } from "../store/history_diff.ts";
 import { exactDiff, netDiff } from "../store/delta.ts";
 import { filterDiff, filterIsEmpty, type PayloadFilter } from "../model/filter.ts";
@@ -123,7 +123,11 @@ interface Options {
 }
 
 async function openStore(o: Options, cache: { store?: HistoryStore }): Promise<HistoryStore> {
-  if (!cache.store) cache.store = await HistoryStore.open(o.dataDir);
+  if (!cache.store) {
+    cache.store = await HistoryStore.open(o.dataDir);
+    const partialFrom = cache.store.partialFrom;
+    if (partialFrom !== null) warn(`rtr: warning: ${partialTableWarning(partialFrom)}`);
+  }
   return cache.store;
 }
 

@@ -150,6 +150,8 @@ async function openHistory(
 /** Turns follower events into records on stdout, history on disk, stderr lines and metrics. */
 export class FollowPrinter {
   #connPdus = 0;
+  /** The serial of `--serial`, until the first End of Data (that table is partial). */
+  partialFrom?: number;
   constructor(
     readonly sink: TextSink,
     readonly store: HistoryStore | null,
@@ -269,7 +271,9 @@ export class FollowPrinter {
       table: r.table,
       timers: r.timers,
       source: this.source,
+      partialFrom: this.partialFrom,
     });
+    this.partialFrom = undefined;
     await writeDiff(this.sink, shown);
     await this.sink.write(
       syncLine(
@@ -393,6 +397,7 @@ async function run(args: string[]): Promise<number> {
     flag(p, "verbose"),
     filter,
   );
+  printer.partialFrom = startFrom?.serial;
   try {
     await follow({
       ...opts,

@@ -8,7 +8,12 @@ import { syncOnce } from "../client.ts";
 import { InputError, UsageError } from "../errors.ts";
 import { readTableFile } from "../formats/read.ts";
 import type { PayloadTable } from "../model/table.ts";
-import { TABLE_FILE } from "../store/history_store.ts";
+import {
+  metadataPartialFrom,
+  partialTableWarning,
+  readTableMetadata,
+  TABLE_FILE,
+} from "../store/history_store.ts";
 import type { OptionSpec, Parsed } from "./args.ts";
 import {
   clearProgress,
@@ -97,6 +102,11 @@ export async function loadSource(p: Parsed, cmd: string): Promise<SourceTable> {
     }
     const started = performance.now();
     const loaded = await readTableFile(path);
+    // A table `follow --serial` wrote holds only the changes since that serial: say so once.
+    // (Regular files only: a FIFO's bytes must not be read twice.)
+    const regular = !stdin && (info?.isFile || info?.isDirectory);
+    const partialFrom = regular ? metadataPartialFrom(await readTableMetadata(path)) : null;
+    if (partialFrom !== null) warn(`rtr: warning: ${partialTableWarning(partialFrom)}`);
     for (const w of loaded.warnings.slice(0, 5)) warn(`rtr: warning: ${w}`);
     if (loaded.warnings.length > 5) {
       warn(`rtr: warning: … and ${loaded.warnings.length - 5} more repairs in ${path}`);
