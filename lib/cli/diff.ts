@@ -8,7 +8,7 @@
 import { describeError, InputError, UsageError } from "../errors.ts";
 import type { Command } from "./command.ts";
 import { flag, parseCommandArgs, type Parsed, str } from "./args.ts";
-import { CONNECT_OPTIONS, connectOptions, defaultDataDir } from "./common.ts";
+import { CONNECT_OPTIONS, connectOptions, defaultDataDir, ENV_HELP } from "./common.ts";
 import { stdoutSink, type TextSink, warn } from "./io.ts";
 import {
   type Aspa,
@@ -61,8 +61,12 @@ Options:
   --ca FILE          PEM CA certificate(s) to trust for --tls, beside the system store
   --cert FILE        PEM client certificate for --tls (with --key)
   --key FILE         PEM private key of --cert
+  --tls-insecure     with --tls: do not verify the caches' certificates (labs only)
+  --bind ADDR        connect to the caches from this local address
   -v, --verbose      say on stderr what was read and how the change was computed
   -h, --help         show this help
+
+${ENV_HELP}
 
 Exit codes: 0 same, 1 different, 2 trouble (usage, unreadable input, unknown serial, gap).
 `;

@@ -15,6 +15,7 @@ import { flag, parseCommandArgs } from "./args.ts";
 import type { Command } from "./command.ts";
 import { stdoutSink, warn } from "./io.ts";
 import { loadSource, SOURCE_HELP, SOURCE_OPTIONS } from "./table_source.ts";
+import { ENV_HELP } from "./common.ts";
 
 const help = `Usage: rtr show PREFIX... [-l] [options]
        rtr show --asn N | --prefix P[+] [options]
@@ -35,6 +36,8 @@ Options:
                     prefix (repeatable: any of them)
 ${SOURCE_HELP}
   -h, --help        show this help
+
+${ENV_HELP}
 
 Exit codes: 0 ok (also when a prefix has no VRP); 1 the table could not be loaded; 2 usage
 (no prefix, a malformed prefix); 3 / 4 the cache sent an Error Report / "No Data Available".

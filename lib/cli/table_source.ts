@@ -47,7 +47,8 @@ export const SOURCE_HELP =
                     directory of 'rtr follow' (its DIR/${CURRENT_TABLE}), or a cache
                     HOST[:PORT] to sync from first (default port 8282). Default: the data
                     directory (${DATA_DIR_DEFAULT_HELP}) when it exists
-  --protocol N, --timeout S, --tls, --ca FILE, --cert FILE, --key FILE
+  --protocol N, --timeout S, --tls, --ca FILE, --cert FILE, --key FILE,
+  --tls-insecure, --bind ADDR
                     connection options when SOURCE is a cache (see 'rtr snapshot --help')
   -v, --verbose     say on stderr where the table came from and how big it is`;
 

@@ -15,6 +15,7 @@ import { flag, parseCommandArgs, str } from "./args.ts";
 import type { Command } from "./command.ts";
 import { type ByteWriter, warn } from "./io.ts";
 import { loadSource, SOURCE_HELP, SOURCE_OPTIONS } from "./table_source.ts";
+import { ENV_HELP } from "./common.ts";
 
 const FORMATS = ["ndjson", "text", "rov"] as const;
 type Format = typeof FORMATS[number];
@@ -43,6 +44,8 @@ ${SOURCE_HELP}
   --fail-on STATE   exit 1 when any route is STATE: invalid or not-found (repeatable or
                     invalid,not-found), for CI; every route is still answered
   -h, --help        show this help
+
+${ENV_HELP}
 
 Exit codes: 0 every route was validated (whatever its state, unless --fail-on); 1 the table
 could not be loaded, some input lines were not routes, or a route had a --fail-on state; 2 usage; 3 / 4 the cache sent an Error Report
