@@ -52,6 +52,9 @@ export interface SyncOptions extends ConnectOptions {
   resume?: ResumeState;
   /** Opens the connection (default TCP or TLS). */
   dialer?: Dialer;
+  /** Caps on one response (records, payload bytes); default: the session's. */
+  maxResponseRecords?: number;
+  maxResponseBytes?: number;
 }
 
 /** Result of `syncOnce`. */
@@ -172,6 +175,8 @@ export async function syncOnce(opts: SyncOptions): Promise<SyncOutcome> {
       version,
       startFrom: opts.startFrom,
       resume: opts.resume && opts.resume.version === version ? opts.resume : undefined,
+      maxResponseRecords: opts.maxResponseRecords,
+      maxResponseBytes: opts.maxResponseBytes,
     });
     const conn = new Connection(await dial({ ...opts, timeoutMs }), opts.tap);
     // The timeout bounds silence, not the whole transfer: a big table on a slow link that keeps
@@ -217,6 +222,8 @@ export async function syncOnce(opts: SyncOptions): Promise<SyncOutcome> {
               } s waiting for End of Data from ${opts.host}:${opts.port} (${conn.pdus} PDUs received)`,
             );
           }
+          // The transport's own diagnosis (e.g. TLS bytes on a plain connection) is the answer.
+          if (r.error instanceof TransportError) throw r.error;
           const why = r.error ? `: ${errText(r.error)}` : "";
           if (conn.bytes === 0) {
             const step = neg.hungUp(version);

@@ -34,6 +34,9 @@ export interface FollowOptions extends ConnectOptions {
   onEvent: (ev: FollowEvent) => Promise<void> | void;
   /** Randomness for jitter (tests pass a constant). */
   random?: () => number;
+  /** Caps on one response (records, payload bytes); default: the session's. */
+  maxResponseRecords?: number;
+  maxResponseBytes?: number;
 }
 
 type Read = { batch?: PduBatch; done: boolean; error?: unknown };
@@ -54,6 +57,8 @@ export async function follow(opts: FollowOptions): Promise<void> {
     timeoutMs,
     retrySec: opts.retrySec,
     random: opts.random,
+    maxResponseRecords: opts.maxResponseRecords,
+    maxResponseBytes: opts.maxResponseBytes,
   });
   let conn: Connection | null = null;
   let pending: Promise<Read> | null = null;

@@ -5,7 +5,7 @@
  */
 import { UsageError } from "../errors.ts";
 import type { SyncOptions } from "../client.ts";
-import { describeTarget } from "../transport.ts";
+import { connect, describeTarget } from "../transport.ts";
 import { flag, int, type OptionSpec, type Parsed, seconds, splitHostPort, str } from "./args.ts";
 import { warn } from "./io.ts";
 import {
@@ -63,6 +63,8 @@ export const CONNECT_OPTIONS: OptionSpec = {
   ca: { type: "string" },
   cert: { type: "string" },
   key: { type: "string" },
+  "tls-insecure": { type: "boolean" },
+  bind: { type: "string" },
   verbose: { type: "boolean", short: "v" },
   ...SSH_CONNECT_OPTIONS,
 };
@@ -82,6 +84,9 @@ export const CONNECT_HELP = `  --host H          cache host (default: $RTR_CACHE
   --ca FILE         PEM CA certificate(s) to trust for --tls, beside the system store
   --cert FILE       PEM client certificate for --tls (with --key)
   --key FILE        PEM private key of --cert
+  --tls-insecure    with --tls: do not verify the cache's certificate (labs only; a
+                    warning on every connect)
+  --bind ADDR       connect from this local address (a source address of this host)
 ${SSH_CONNECT_HELP}
   -v, --verbose     say on stderr what happens (negotiation, timers, counts)`;
 
@@ -109,14 +114,84 @@ export function connectOptions(p: Parsed, target: string | undefined): SyncOptio
   }
   const port = int(p, "port", t.port, 1, 65535);
   const caFile = str(p, "ca"), certFile = str(p, "cert"), keyFile = str(p, "key");
-  if (!tls && (caFile || certFile || keyFile)) {
-    throw new UsageError("--ca, --cert and --key need --tls");
+  const tlsInsecure = flag(p, "tls-insecure");
+  if (!tls && (caFile || certFile || keyFile || tlsInsecure)) {
+    throw new UsageError("--ca, --cert, --key and --tls-insecure need --tls");
+  }
+  if (tlsInsecure && caFile) {
+    throw new UsageError("--tls-insecure verifies nothing, so --ca has no use with it");
+  }
+  const bind = str(p, "bind");
+  if (bind !== undefined && !isIpLiteral(bind)) {
+    throw new UsageError(`--bind must be an IPv4 or IPv6 address, got ${JSON.stringify(bind)}`);
   }
   if ((certFile === undefined) !== (keyFile === undefined)) {
     throw new UsageError("--cert and --key go together");
   }
-  return { host: t.host, port, version, timeoutSec, tls, caFile, certFile, keyFile };
+  const opts: SyncOptions = {
+    host: t.host,
+    port,
+    version,
+    timeoutSec,
+    tls,
+    caFile,
+    certFile,
+    keyFile,
+    tlsInsecure: tlsInsecure || undefined,
+    localAddress: bind,
+  };
+  if (tlsInsecure) {
+    // Said on every connect: a follow that runs for weeks must keep saying it.
+    opts.dialer = (o) => {
+      warn(
+        `rtr: warning: --tls-insecure: not verifying the certificate of ${
+          describeTarget(o)
+        }; anyone on the path can pose as the cache`,
+      );
+      return connect(o);
+    };
+  }
+  return opts;
 }
+
+/** True for an IPv4 dotted quad or an IPv6 literal (no brackets, no zone). */
+function isIpLiteral(s: string): boolean {
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(s)) return s.split(".").every((o) => Number(o) <= 255);
+  return s.includes(":") && /^[0-9a-fA-F:.]+$/.test(s);
+}
+
+/** Flags capping one response (snapshot, follow). */
+export const LIMIT_OPTIONS: OptionSpec = {
+  "max-response-records": { type: "string" },
+  "max-response-bytes": { type: "string" },
+};
+
+/** Help lines for LIMIT_OPTIONS. */
+export const LIMIT_HELP =
+  `  --max-response-records N  give up on a response that brings more than N records
+                    before End of Data (default: 10 million, or 4 x the previous table)
+  --max-response-bytes N  the same for the payload bytes of one response (default:
+                    1 GiB, or 4 x the previous table)`;
+
+/** The response caps the flags ask for (undefined: the session's defaults). */
+export function responseCaps(
+  p: Parsed,
+): { maxResponseRecords?: number; maxResponseBytes?: number } {
+  const caps: { maxResponseRecords?: number; maxResponseBytes?: number } = {};
+  if (str(p, "max-response-records") !== undefined) {
+    caps.maxResponseRecords = int(p, "max-response-records", 0, 1, Number.MAX_SAFE_INTEGER);
+  }
+  if (str(p, "max-response-bytes") !== undefined) {
+    caps.maxResponseBytes = int(p, "max-response-bytes", 0, 1, Number.MAX_SAFE_INTEGER);
+  }
+  return caps;
+}
+
+/** The environment variables shown in the help of commands that use them. */
+export const ENV_HELP =
+  `Environment: RTR_CACHE is the default cache HOST[:PORT], RTR_DATA_DIR the default
+data directory; a flag or argument wins. rtr prints no colour; with NO_COLOR set, the
+terminal progress line on stderr uses no escape sequences either.`;
 
 /** A progress reporter for stderr when it is a terminal, else undefined. */
 export function ttyProgress():
@@ -127,15 +202,27 @@ export function ttyProgress():
   return (p) => {
     const mb = p.bytes / 1e6;
     const rate = p.elapsedMs > 0 ? mb / (p.elapsedMs / 1000) : 0;
-    Deno.stderr.writeSync(
-      enc.encode(`\r\x1b[K${p.pdus} PDUs, ${mb.toFixed(1)} MB, ${rate.toFixed(1)} MB/s`),
-    );
+    const text = `${p.pdus} PDUs, ${mb.toFixed(1)} MB, ${rate.toFixed(1)} MB/s`;
+    Deno.stderr.writeSync(enc.encode(progressLine(text, Deno.noColor)));
   };
+}
+
+/** Longest progress line: the plain redraw pads to this width. */
+const PROGRESS_WIDTH = 60;
+
+/**
+ * One redraw of the progress line: carriage return, then erase-line (`ESC [ K`) and the text;
+ * with `noColor` (NO_COLOR, https://no-color.org) no escape sequence: the text padded with spaces.
+ */
+export function progressLine(text: string, noColor: boolean): string {
+  return noColor ? `\r${text.padEnd(PROGRESS_WIDTH)}` : `\r\x1b[K${text}`;
 }
 
 /** Clear the progress line (when one was shown). */
 export function clearProgress(): void {
-  if (Deno.stderr.isTerminal()) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
+  if (!Deno.stderr.isTerminal()) return;
+  const clear = Deno.noColor ? `\r${" ".repeat(PROGRESS_WIDTH)}\r` : "\r\x1b[K";
+  Deno.stderr.writeSync(new TextEncoder().encode(clear));
 }
 
 /** A logger to stderr when verbose, else a no-op. */

@@ -8,7 +8,7 @@
 import { describeError, InputError, UsageError } from "../errors.ts";
 import type { Command } from "./command.ts";
 import { flag, parseCommandArgs, type Parsed, str } from "./args.ts";
-import { CONNECT_OPTIONS, connectOptions, defaultDataDir } from "./common.ts";
+import { CONNECT_OPTIONS, connectOptions, defaultDataDir, ENV_HELP } from "./common.ts";
 import { stdoutSink, type TextSink, warn } from "./io.ts";
 import {
   type Aspa,
@@ -23,7 +23,7 @@ import {
 import { readTableFile } from "../formats/read.ts";
 import { writeDiff } from "../formats/write.ts";
 import { syncOnce, type SyncOptions } from "../client.ts";
-import { HistoryStore } from "../store/history_store.ts";
+import { HistoryStore, partialTableWarning } from "../store/history_store.ts";
 import { diffSerials, tableAtSerial } from "../store/history_diff.ts";
 import { exactDiff, netDiff } from "../store/delta.ts";
 import { filterDiff, filterIsEmpty, type PayloadFilter } from "../model/filter.ts";
@@ -61,11 +61,15 @@ Options:
   --ca FILE          PEM CA certificate(s) to trust for --tls, beside the system store
   --cert FILE        PEM client certificate for --tls (with --key)
   --key FILE         PEM private key of --cert
+  --tls-insecure     with --tls: do not verify the caches' certificates (labs only)
+  --bind ADDR        connect to the caches from this local address
   --ssh-key FILE     for ssh:// caches; and --ssh-password-file, --ssh-known-hosts,
                      --ssh-host-key-fingerprint, --ssh-insecure-accept, --ssh-user as in
                      'rtr snapshot --help'
   -v, --verbose      say on stderr what was read and how the change was computed
   -h, --help         show this help
+
+${ENV_HELP}
 
 Exit codes: 0 same, 1 different, 2 trouble (usage, unreadable input, unknown serial, gap).
 `;
@@ -127,7 +131,11 @@ interface Options {
 }
 
 async function openStore(o: Options, cache: { store?: HistoryStore }): Promise<HistoryStore> {
-  if (!cache.store) cache.store = await HistoryStore.open(o.dataDir);
+  if (!cache.store) {
+    cache.store = await HistoryStore.open(o.dataDir);
+    const partialFrom = cache.store.partialFrom;
+    if (partialFrom !== null) warn(`rtr: warning: ${partialTableWarning(partialFrom)}`);
+  }
   return cache.store;
 }
 

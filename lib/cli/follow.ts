@@ -10,6 +10,14 @@ import { HistoryStore } from "../store/history_store.ts";
 import { syncLine, writeDiff } from "../formats/write.ts";
 import { diffCounts } from "../formats/ndjson.ts";
 import { ndjsonStream } from "../formats/ndjson_stream.ts";
+import {
+  cacheResetLine,
+  disconnectedLine,
+  expiredLine,
+  sessionErrorLine,
+} from "../formats/records.ts";
+import { filterDiff, filterIsEmpty, filterTable, type PayloadFilter } from "../model/filter.ts";
+import { FILTER_OPTIONS, parseFilter } from "./filter_options.ts";
 import type { TextSink } from "../io/mod.ts";
 import { tableCounts } from "../model/mod.ts";
 import { errorName } from "../wire/mod.ts";
@@ -22,6 +30,12 @@ import {
   cacheTarget,
   CONNECT_HELP,
   CONNECT_OPTIONS,
+  DATA_DIR_DEFAULT_HELP,
+  defaultDataDir,
+  ENV_HELP,
+  LIMIT_HELP,
+  LIMIT_OPTIONS,
+  responseCaps,
   sourceName,
   startFromFlags,
 } from "./common.ts";
@@ -42,20 +56,29 @@ Options:
 ${CONNECT_HELP}
   --retry S         wait S seconds after a failed connect or query (default: the
                     cache's Retry, 600 before the first sync), with ±10% jitter
-  --data-dir DIR    keep the history here (default ./data): per-serial files in the old
-                    rpki-rtr-client layout, routingtable.json, state.json; a restart
-                    resumes with a Serial Query from the stored session and serial
+  --data-dir DIR    keep the history here (default ${DATA_DIR_DEFAULT_HELP}): per-serial
+                    files in the old rpki-rtr-client layout, routingtable.json,
+                    state.json; a restart resumes with a Serial Query from the stored
+                    session and serial
   --no-history      keep nothing on disk (stream only)
   --serial N        with --session: start from this serial with a Serial Query
   --session S       session id for --serial
   --dump FILE       append the bytes received to FILE (raw dump format; a name
                     ending in .pcap records both directions as pcap)
   --metrics A:P     serve Prometheus metrics on http://A:P/metrics
+  --asn N           print only records of AS N: a VRP's origin, a router key's ASN, an
+                    ASPA's customer (repeatable); the history on disk stays whole
+  --prefix P        print only VRPs with prefix P exactly; P+ for P and every more
+                    specific prefix (repeatable)
+  --type T          print only records of type T: vrp, routerKey or aspa (repeatable)
+${LIMIT_HELP}
   -h, --help        show this help
 
 stderr carries the old client's lines (…: CONNECT host.port, …: SESSION s NEW SERIAL a->b,
 …: DUMP ROUTES: session_id=s serial=n announce=A/withdraw=W), each Error Report once,
 every version downgrade, when the next connection attempt is due, and any warnings.
+
+${ENV_HELP}
 
 Exit codes: 0 stopped by a signal; 1 the data dir cannot be used; 2 usage.
 `;
@@ -76,7 +99,7 @@ async function openHistory(
   startFrom: unknown,
 ): Promise<{ store: HistoryStore | null; resume?: Resume }> {
   if (flag(p, "no-history")) return { store: null };
-  const dir = str(p, "data-dir") ?? "./data";
+  const dir = str(p, "data-dir") ?? defaultDataDir();
   let store: HistoryStore;
   try {
     store = await HistoryStore.open(dir, { create: true });
@@ -127,6 +150,8 @@ async function openHistory(
 /** Turns follower events into records on stdout, history on disk, stderr lines and metrics. */
 export class FollowPrinter {
   #connPdus = 0;
+  /** The serial of `--serial`, until the first End of Data (that table is partial). */
+  partialFrom?: number;
   constructor(
     readonly sink: TextSink,
     readonly store: HistoryStore | null,
@@ -134,15 +159,16 @@ export class FollowPrinter {
     readonly source: string,
     readonly target: { host: string; port: number },
     readonly verbose: boolean,
+    /** What stdout shows (`--asn`, `--prefix`, `--type`); the history stays whole. */
+    readonly filter: PayloadFilter = { asns: [], prefixes: [], types: [] },
   ) {}
 
-  async #record(r: Record<string, unknown>): Promise<void> {
-    await this.sink.write(JSON.stringify({ type: r.type, source: this.source, ...r }) + "\n");
+  async #record(line: string): Promise<void> {
+    await this.sink.write(line + "\n");
     await this.sink.flush();
   }
 
   async on(ev: FollowEvent): Promise<void> {
-    const time = new Date(ev.time).toISOString();
     const m = this.metrics;
     switch (ev.kind) {
       case "connected":
@@ -155,7 +181,7 @@ export class FollowPrinter {
         break;
       case "cacheReset":
         m.cacheResets++;
-        await this.#record({ type: "cacheReset", time });
+        await this.#record(cacheResetLine({ source: this.source, time: ev.time }));
         if (this.verbose) warn(`rtr: cache answered Cache Reset; sending Reset Query`);
         break;
       case "notify":
@@ -164,12 +190,14 @@ export class FollowPrinter {
       case "disconnected": {
         m.connected = false;
         m.reconnects++;
-        await this.#record({
-          type: "disconnected",
-          reason: ev.reason,
-          retryIn: ev.retryInSec,
-          time,
-        });
+        await this.#record(
+          disconnectedLine({
+            source: this.source,
+            reason: ev.reason,
+            retryIn: ev.retryInSec,
+            time: ev.time,
+          }),
+        );
         const due = ev.retryInSec === 0
           ? "reconnecting now"
           : `reconnecting in ${ev.retryInSec} s (at ${new Date(ev.retryAt).toISOString()})`;
@@ -179,26 +207,30 @@ export class FollowPrinter {
       }
       case "error":
         if (ev.code !== undefined) m.errors.set(ev.code, (m.errors.get(ev.code) ?? 0) + 1);
-        await this.#record({
-          type: "error",
-          code: ev.code,
-          name: ev.code !== undefined ? errorName(ev.code) : undefined,
-          message: ev.message,
-          fatal: ev.fatal,
-          time,
-        });
+        await this.#record(
+          sessionErrorLine({
+            source: this.source,
+            code: ev.code,
+            name: ev.code !== undefined ? errorName(ev.code) : undefined,
+            message: ev.message,
+            fatal: ev.fatal,
+            time: ev.time,
+          }),
+        );
         warn(`rtr: ${ev.message}`);
         break;
       case "expired": {
         m.expiries++;
         const c = tableCounts(ev.dropped);
         if (this.store) await this.store.flush();
-        await this.#record({
-          type: "expired",
-          lastSuccess: new Date(ev.lastSuccess).toISOString(),
-          flushed: { vrps: c.vrps, routerKeys: c.routerKeys, aspas: c.aspas },
-          time,
-        });
+        await this.#record(
+          expiredLine({
+            source: this.source,
+            lastSuccess: ev.lastSuccess,
+            flushed: { vrps: c.vrps, routerKeys: c.routerKeys, aspas: c.aspas },
+            time: ev.time,
+          }),
+        );
         m.records = { vrp_ipv4: 0, vrp_ipv6: 0, router_key: 0, aspa: 0 };
         m.serial = null;
         warn(
@@ -221,6 +253,11 @@ export class FollowPrinter {
     const r = ev.result;
     const counts = tableCounts(r.table);
     const d = diffCounts(r.diff);
+    // stdout shows the filtered records, and its sync record counts what it showed.
+    const filtered = !filterIsEmpty(this.filter);
+    const shown = filtered ? filterDiff(this.filter, r.diff) : r.diff;
+    const shownCounts = filtered ? tableCounts(filterTable(this.filter, r.table)) : counts;
+    const sd = filtered ? diffCounts(shown) : d;
     // History first: when the sync record appears, its serial is on disk (and state.json's
     // lastSuccess moves on every End of Data, so a quiet healthy session never looks expired).
     await this.store?.recordSync({
@@ -234,8 +271,10 @@ export class FollowPrinter {
       table: r.table,
       timers: r.timers,
       source: this.source,
+      partialFrom: this.partialFrom,
     });
-    await writeDiff(this.sink, r.diff);
+    this.partialFrom = undefined;
+    await writeDiff(this.sink, shown);
     await this.sink.write(
       syncLine(
         {
@@ -249,11 +288,11 @@ export class FollowPrinter {
           generated: new Date(ev.time),
           reset: r.reset,
         },
-        counts,
+        shownCounts,
         {
           previousSerial: r.previousSerial,
-          announced: d.announced,
-          withdrawn: d.withdrawn,
+          announced: sd.announced,
+          withdrawn: sd.withdrawn,
           downgradedFrom: ev.downgradedFrom,
         },
       ) + "\n",
@@ -315,7 +354,11 @@ async function run(args: string[]): Promise<number> {
     session: { type: "string" },
     dump: { type: "string" },
     metrics: { type: "string" },
+    ...FILTER_OPTIONS,
+    ...LIMIT_OPTIONS,
   });
+  const filter = parseFilter(p);
+  const caps = responseCaps(p);
   const opts = cacheTarget("follow", p);
   const source = sourceName(opts);
   const startFrom = startFromFlags(p);
@@ -345,10 +388,20 @@ async function run(args: string[]): Promise<number> {
 
   const tap = await metricsTap(metrics, str(p, "dump"));
   const out = ndjsonStream(Deno.stdout.writable);
-  const printer = new FollowPrinter(out.sink, store, metrics, source, opts, flag(p, "verbose"));
+  const printer = new FollowPrinter(
+    out.sink,
+    store,
+    metrics,
+    source,
+    opts,
+    flag(p, "verbose"),
+    filter,
+  );
+  printer.partialFrom = startFrom?.serial;
   try {
     await follow({
       ...opts,
+      ...caps,
       retrySec,
       resume,
       startFrom,

@@ -12,7 +12,11 @@ import denoJson from "../../deno.json" with { type: "json" };
 /** Version of rtr. */
 export const VERSION: string = denoJson.version;
 
-const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command: Command }> }> = {
+/** The registry of subcommands (completions and the man page are built from it). */
+export const COMMANDS: Record<
+  string,
+  { summary: string; load: () => Promise<{ command: Command }> }
+> = {
   snapshot: {
     summary: "sync once with a cache, print the table, exit",
     load: () => import("./snapshot.ts"),
@@ -41,6 +45,11 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<{ command:
   probe: { summary: "test a cache's conformance to the RFCs", load: () => import("./probe.ts") },
   monitor: { summary: "watch caches, say when they disagree", load: () => import("./monitor.ts") },
   check: { summary: "one sync, a monitoring-plugin verdict", load: () => import("./check.ts") },
+  completions: {
+    summary: "print a shell completion script (bash, zsh, fish)",
+    load: () => import("./completions.ts"),
+  },
+  man: { summary: "print the manual page (roff)", load: () => import("./man.ts") },
 };
 
 /** Top-level help text. */
@@ -60,7 +69,8 @@ Options:
   -V, --version  print the version
 
 Environment: RTR_CACHE is the default cache HOST[:PORT], RTR_DATA_DIR the default data
-directory. "-" is stdin or stdout wherever a file is read or written.
+directory; NO_COLOR keeps escape sequences off the terminal progress line (rtr prints no
+colour). "-" is stdin or stdout wherever a file is read or written.
 
 Exit codes: 0 ok; 1 runtime, transport or protocol failure; 2 usage; 3 the cache sent an
 Error Report; 4 the cache has no data ("No Data Available"); diff: 0 same, 1 different, 2 trouble.

@@ -21,7 +21,8 @@ import { OUTPUT_FORMATS, type OutputFormat, writeTable } from "../formats/write.
 import { parseRouterVersions, type RouterWriteOptions } from "../formats/router_version.ts";
 import type { Command } from "./command.ts";
 import { flag, parseCommandArgs, type Parsed } from "./args.ts";
-import { fileErrorText, isStdinPath, stdoutSink, type TextSink, warn } from "./io.ts";
+import { fileErrorText, isStdinPath, type TextSink, warn } from "./io.ts";
+import { ndjsonStream } from "../formats/ndjson_stream.ts";
 
 const HELP = `Usage: rtr replay FILE… [options]
 
@@ -147,7 +148,6 @@ async function run(args: string[]): Promise<number> {
   if (rv !== undefined && format !== "bird" && format !== "openbgpd") {
     throw new UsageError("--router-version only applies with --format bird or openbgpd");
   }
-  const sink = stdoutSink();
   const files = p.positionals;
   // Open every file first: an unreadable one is a clear error before any output.
   const inputs: Input[] = [];
@@ -157,13 +157,17 @@ async function run(args: string[]): Promise<number> {
     for (const i of inputs) i.close();
     throw e;
   }
+  // The output end of the pipeline (as for snapshot and follow): records through a TextSink and
+  // a TransformStream into stdout, so a slow reader holds the capture reading back.
+  const out = ndjsonStream(Deno.stdout.writable);
+  const sink = out.sink;
   try {
     if (table) return await replayTables(inputs, portList, sink, format, routerOpts);
     if (check) return await replayCheck(inputs, portList, sink);
     return await replayRecords(inputs, portList, sink);
   } finally {
     for (const i of inputs) i.close();
-    await sink.flush();
+    await out.close();
   }
 }
 
@@ -196,8 +200,7 @@ async function replayRecords(inputs: Input[], portList: number[], sink: TextSink
       file: input.name,
       drain: async () => {
         if (rec.size > 0) {
-          await sink.flush();
-          await writeAll(rec.view());
+          await sink.writeBytes(rec.view());
           rec.reset();
         }
       },
@@ -209,8 +212,7 @@ async function replayRecords(inputs: Input[], portList: number[], sink: TextSink
       );
     }
     if (!summary.found) empty.push({ name: input.name, damaged: Boolean(summary.fault) });
-    await sink.flush();
-    await writeAll(rec.view());
+    await sink.writeBytes(rec.view());
     rec.reset();
   }
   return nothingFound(empty, inputs) ? 1 : 0;
@@ -301,11 +303,6 @@ async function replayTables(
     }, routerOpts);
   }
   return none ? 1 : 0;
-}
-
-async function writeAll(b: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < b.length) off += await Deno.stdout.write(b.subarray(off));
 }
 
 /** The `replay` subcommand. */

@@ -23,6 +23,7 @@ import {
   showAspa,
   wantsAspa,
 } from "./show_aspa.ts";
+import { ENV_HELP } from "./common.ts";
 
 const help = `Usage: rtr show PREFIX... [-l] [options]
        rtr show --asn N | --prefix P[+] [options]
@@ -45,6 +46,8 @@ Options:
 ${SHOW_ASPA_HELP}
 ${SOURCE_HELP}
   -h, --help        show this help
+
+${ENV_HELP}
 
 Exit codes: 0 ok (also when a prefix has no VRP); 1 the table could not be loaded; 2 usage
 (no prefix, a malformed prefix); 3 / 4 the cache sent an Error Report / "No Data Available".

@@ -13,6 +13,9 @@ import {
   writeTable,
 } from "../formats/write.ts";
 import { diffCounts } from "../formats/ndjson.ts";
+import { cacheResetLine } from "../formats/records.ts";
+import { filterDiff, filterTable, type PayloadFilter } from "../model/filter.ts";
+import { FILTER_OPTIONS, parseFilter } from "./filter_options.ts";
 import { parseRouterVersions, type RouterVersions } from "../formats/router_version.ts";
 import { tableCounts } from "../model/mod.ts";
 import { errText, type WireTap } from "../transport.ts";
@@ -24,6 +27,10 @@ import {
   clearProgress,
   CONNECT_HELP,
   CONNECT_OPTIONS,
+  ENV_HELP,
+  LIMIT_HELP,
+  LIMIT_OPTIONS,
+  responseCaps,
   sourceName,
   startFromFlags,
   ttyProgress,
@@ -52,11 +59,20 @@ ${CONNECT_HELP}
   --serial N        with --session: ask only for the changes since serial N (Serial
                     Query); prints NDJSON announce/withdraw records
   --session S       session id for --serial
+  --asn N           only records of AS N: a VRP's origin, a router key's ASN, an
+                    ASPA's customer (repeatable: any of them)
+  --prefix P        only VRPs with prefix P exactly; P+ for P and every more specific
+                    prefix (repeatable: any of them)
+  --type T          only records of type T: vrp, routerKey or aspa (repeatable)
+${LIMIT_HELP}
 ${SLURM_HELP}
   -h, --help        show this help
 
+${ENV_HELP}
+
 Exit codes: 0 ok; 1 transport or protocol failure (also: the cache answered Cache Reset
-to --serial); 2 usage; 3 the cache sent an Error Report; 4 "No Data Available".
+to --serial, or a response went past --max-response-records/-bytes); 2 usage; 3 the
+cache sent an Error Report; 4 "No Data Available".
 `;
 
 async function run(args: string[]): Promise<number> {
@@ -69,7 +85,10 @@ async function run(args: string[]): Promise<number> {
     session: { type: "string" },
     "router-version": { type: "string", multiple: true },
     slurm: { type: "string" },
+    ...FILTER_OPTIONS,
+    ...LIMIT_OPTIONS,
   });
+  const filter = parseFilter(p);
   const routers = parseRouterVersions((p.values["router-version"] as string[]) ?? []);
   const opts = cacheTarget("snapshot", p);
   const format = (str(p, "format") ?? "json") as OutputFormat;
@@ -79,6 +98,7 @@ async function run(args: string[]): Promise<number> {
     );
   }
   opts.startFrom = startFromFlags(p);
+  Object.assign(opts, responseCaps(p));
   if (opts.startFrom && str(p, "format") !== undefined && format !== "ndjson") {
     throw new UsageError("--serial prints a delta, which only --format ndjson can carry");
   }
@@ -89,6 +109,7 @@ async function run(args: string[]): Promise<number> {
   const output = str(p, "output");
   const dump = str(p, "dump");
   const log = verboseLog(p);
+  // Every local check (the -o path, the --dump tap) comes before any network work.
   opts.log = log;
   // Every version downgrade is said, verbose or not.
   opts.notice = (line) => warn(`rtr: ${line}`);
@@ -96,16 +117,23 @@ async function run(args: string[]): Promise<number> {
   let tap: WireTap | undefined;
   if (dump) tap = await createDumpTap(dump);
   const source = sourceName(opts);
-  log(`CONNECT ${source} (protocol ${opts.version})`);
-  const out = await openOutput(output);
+  let out: Output;
   try {
-    return await syncAndWrite(opts, source, format, out.sink, tap, log, routers, slurm).then(
-      async (code) => {
-        if (code === 0) await out.commit();
-        else await out.abort();
-        return code;
-      },
-    );
+    out = await openOutput(output);
+  } catch (e) {
+    await tap?.finish().catch(() => {});
+    throw e;
+  }
+  log(`CONNECT ${source} (protocol ${opts.version})`);
+  try {
+    return await syncAndWrite(opts, source, format, out.sink, tap, log, routers, filter, slurm)
+      .then(
+        async (code) => {
+          if (code === 0) await out.commit();
+          else await out.abort();
+          return code;
+        },
+      );
   } catch (e) {
     await out.abort();
     throw e;
@@ -120,6 +148,7 @@ async function syncAndWrite(
   tap: WireTap | undefined,
   log: (line: string) => void,
   routers: RouterVersions,
+  filter: PayloadFilter,
   slurm?: Slurm,
 ): Promise<number> {
   let outcome;
@@ -140,12 +169,12 @@ async function syncAndWrite(
       `rtr: cache answered Cache Reset: it has no delta from serial ${from.serial} of session ${from.sessionId}; run without --serial for the full table`,
     );
     await sink.write(
-      JSON.stringify({
-        type: "cacheReset",
+      cacheResetLine({
         source,
         version: outcome.version,
         sessionId: from.sessionId,
         serial: from.serial,
+        time: new Date(),
       }) + "\n",
     );
     return 1;
@@ -163,10 +192,12 @@ async function syncAndWrite(
   };
   {
     if (opts.startFrom) {
-      await writeDiff(sink, r.diff);
-      const d = diffCounts(r.diff);
+      // With a filter, the sync record counts what was printed.
+      const diff = filterDiff(filter, r.diff);
+      await writeDiff(sink, diff);
+      const d = diffCounts(diff);
       await sink.write(
-        syncLine({ ...full, reset: false }, tableCounts(r.table), {
+        syncLine({ ...full, reset: false }, tableCounts(filterTable(filter, r.table)), {
           previousSerial: opts.startFrom.serial,
           announced: d.announced,
           withdrawn: d.withdrawn,
@@ -174,7 +205,9 @@ async function syncAndWrite(
         }) + "\n",
       );
     } else {
-      await writeTable(sink, withSlurm(r.table, slurm), format, full, { routers });
+      await writeTable(sink, filterTable(filter, withSlurm(r.table, slurm)), format, full, {
+        routers,
+      });
     }
   }
   log(

@@ -8,7 +8,12 @@ import { syncOnce } from "../client.ts";
 import { InputError, UsageError } from "../errors.ts";
 import { readTableFile } from "../formats/read.ts";
 import type { PayloadTable } from "../model/table.ts";
-import { TABLE_FILE } from "../store/history_store.ts";
+import {
+  metadataPartialFrom,
+  partialTableWarning,
+  readTableMetadata,
+  TABLE_FILE,
+} from "../store/history_store.ts";
 import type { OptionSpec, Parsed } from "./args.ts";
 import {
   clearProgress,
@@ -43,9 +48,9 @@ export const SOURCE_HELP =
                     HOST[:PORT] or ssh://USER@HOST[:PORT] to sync from first (default
                     port 8282). Default: the data
                     directory (${DATA_DIR_DEFAULT_HELP}) when it exists
-  --protocol N, --timeout S, --tls, --ca FILE, --cert FILE, --key FILE, --ssh-key FILE
-                    and the other --ssh-… flags: connection options when SOURCE is a
-                    cache (see 'rtr snapshot --help')
+  --protocol N, --timeout S, --tls, --ca FILE, --cert FILE, --key FILE, --tls-insecure,
+  --bind ADDR, --ssh-key FILE and the other --ssh-… flags
+                    connection options when SOURCE is a cache (see 'rtr snapshot --help')
   -v, --verbose     say on stderr where the table came from and how big it is`;
 
 /** A loaded table and a short description of where it came from. */
@@ -100,6 +105,11 @@ export async function loadSource(p: Parsed, cmd: string): Promise<SourceTable> {
     }
     const started = performance.now();
     const loaded = await readTableFile(path);
+    // A table `follow --serial` wrote holds only the changes since that serial: say so once.
+    // (Regular files only: a FIFO's bytes must not be read twice.)
+    const regular = !stdin && (info?.isFile || info?.isDirectory);
+    const partialFrom = regular ? metadataPartialFrom(await readTableMetadata(path)) : null;
+    if (partialFrom !== null) warn(`rtr: warning: ${partialTableWarning(partialFrom)}`);
     for (const w of loaded.warnings.slice(0, 5)) warn(`rtr: warning: ${w}`);
     if (loaded.warnings.length > 5) {
       warn(`rtr: warning: … and ${loaded.warnings.length - 5} more repairs in ${path}`);

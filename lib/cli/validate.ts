@@ -17,6 +17,7 @@ import { type ByteWriter, warn } from "./io.ts";
 import { loadSource, SOURCE_HELP, SOURCE_OPTIONS } from "./table_source.ts";
 import { ASPA_HELP, ASPA_OPTIONS, ASPA_RULES, rejectAspaFlags, runAspa } from "./validate_aspa.ts";
 import { SLURM_HELP, slurmFlag, withSlurm } from "./slurm_file.ts";
+import { ENV_HELP } from "./common.ts";
 
 const FORMATS = ["ndjson", "text", "rov"] as const;
 type Format = typeof FORMATS[number];
@@ -49,6 +50,8 @@ ${SLURM_HELP}
                     invalid,not-found), for CI; every route is still answered
 ${ASPA_HELP}
   -h, --help        show this help
+
+${ENV_HELP}
 
 Exit codes: 0 every route was validated (whatever its state, unless --fail-on); 1 the table
 could not be loaded, some input lines were not routes, or a route had a --fail-on state;

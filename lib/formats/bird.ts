@@ -8,7 +8,7 @@
  */
 import type { TextSink } from "../io/mod.ts";
 import type { PayloadTable } from "../model/mod.ts";
-import type { TableMeta } from "./meta.ts";
+import type { TableMeta } from "./records.ts";
 import { headerComment } from "./header.ts";
 import { ascii, type AsciiBuffer, writeVrpBytes } from "./text.ts";
 import { atLeast, BIRD_ASPA, type RouterWriteOptions } from "./router_version.ts";

@@ -1,6 +1,6 @@
 /** The `#` comment that opens configuration outputs (OpenBGPD, BIRD): provenance and counts. */
 import { type PayloadTable, tableCounts } from "../model/mod.ts";
-import type { TableMeta } from "./meta.ts";
+import type { TableMeta } from "./records.ts";
 import { rfc3339 } from "./text.ts";
 
 /** `# rtr snapshot of SOURCE, session S serial N, TIME: V VRPs (…), K router keys, A ASPA` + newline. */

@@ -6,7 +6,7 @@
  */
 import type { TextSink } from "../io/mod.ts";
 import { type Aspa, type PayloadTable, tableCounts } from "../model/mod.ts";
-import type { TableMeta } from "./meta.ts";
+import type { TableMeta } from "./records.ts";
 import { ascii, rfc3339, unixSeconds, writeVrpBytes } from "./text.ts";
 
 const ROA_ASN = ascii('{"asn":');
@@ -25,6 +25,10 @@ export function jsonMetadata(table: PayloadTable, meta: TableMeta): Record<strin
   if (meta.refresh !== undefined) m.refresh = meta.refresh;
   if (meta.retry !== undefined) m.retry = meta.retry;
   if (meta.expire !== undefined) m.expire = meta.expire;
+  if (meta.partialFrom !== undefined) {
+    m.partial = true;
+    m.partialFrom = meta.partialFrom;
+  }
   m.vrps = c.vrps;
   m.uniquevrps = c.vrps;
   m.vrps_ipv4 = c.vrpsIpv4;

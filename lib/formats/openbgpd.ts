@@ -9,7 +9,7 @@
  */
 import type { TextSink } from "../io/mod.ts";
 import type { PayloadTable } from "../model/mod.ts";
-import type { TableMeta } from "./meta.ts";
+import type { TableMeta } from "./records.ts";
 import { headerComment } from "./header.ts";
 import { ascii, writeVrpBytes } from "./text.ts";
 import { atLeast, OPENBGPD_ASPA, type RouterWriteOptions } from "./router_version.ts";

@@ -40,6 +40,11 @@ export interface TableMeta {
   generated: Date;
   /** True for a full table (Reset Query); the NDJSON `sync` record says so (default true). */
   reset?: boolean;
+  /**
+   * Set when the table holds only what changed since this serial (`follow --serial`): the JSON
+   * metadata then says `"partial":true,"partialFrom":N`.
+   */
+  partialFrom?: number;
 }
 
 /** The one time format of records and table metadata: ISO 8601 UTC to the second. */

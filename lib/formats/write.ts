@@ -9,13 +9,13 @@ import type { PayloadTable } from "../model/mod.ts";
 import { writeBird } from "./bird.ts";
 import { writeCsv } from "./csv.ts";
 import { writeJson } from "./json.ts";
-import { OUTPUT_FORMATS, type OutputFormat, type TableMeta } from "./meta.ts";
+import { OUTPUT_FORMATS, type OutputFormat, type TableMeta } from "./records.ts";
 import { writeNdjson } from "./ndjson.ts";
 import { writeOpenbgpd } from "./openbgpd.ts";
 import type { RouterWriteOptions } from "./router_version.ts";
 
-export { OUTPUT_FORMATS } from "./meta.ts";
-export type { OutputFormat, TableMeta } from "./meta.ts";
+export { OUTPUT_FORMATS } from "./records.ts";
+export type { OutputFormat, TableMeta } from "./records.ts";
 export { aspaLine, routerKeyLine, syncLine, vrpLine, writeDiff } from "./ndjson.ts";
 
 /** Write `table` to `sink` in `format`, then flush the sink; `opts` for openbgpd and bird. */

@@ -79,6 +79,9 @@ export interface FollowMachineOptions {
   retrySec?: number;
   /** Randomness for the jitter, in [0, 1) (default Math.random). */
   random?: () => number;
+  /** Caps on one response (records, payload bytes); default: the session's. */
+  maxResponseRecords?: number;
+  maxResponseBytes?: number;
 }
 
 type Phase = "waiting" | "open";
@@ -119,6 +122,8 @@ export class FollowMachine {
       version: r?.version ?? this.negotiation.version,
       resume: r,
       startFrom: opts.startFrom,
+      maxResponseRecords: opts.maxResponseRecords,
+      maxResponseBytes: opts.maxResponseBytes,
     });
     this.#timeoutMs = opts.timeoutMs ?? 30_000;
     this.#retrySec = opts.retrySec;

@@ -91,6 +91,23 @@ export interface SyncRecord {
   timers: { refresh: number; retry: number; expire: number };
   /** The cache, `host:port`. */
   source: string;
+  /**
+   * The serial a `follow --serial` started from, on the first delta of such a run: the table
+   * is partial (the cache never sends what came before) until a full table (a reset) arrives.
+   */
+  partialFrom?: number;
+}
+
+/** The warning for a partial table, said once by `validate`, `show` and `diff`. */
+export function partialTableWarning(partialFrom: number): string {
+  const from = partialFrom >= 0 ? `from serial ${partialFrom} ` : "";
+  return `the data dir's table is partial: follow started ${from}with --serial; run follow without --serial for a full table`;
+}
+
+/** The `partialFrom` serial of a table's metadata when it says `"partial":true`, else null. */
+export function metadataPartialFrom(meta: Record<string, unknown> | null): number | null {
+  if (meta?.partial !== true) return null;
+  return typeof meta.partialFrom === "number" ? meta.partialFrom : -1;
 }
 
 /** A per-serial file found in the directory. */
@@ -228,6 +245,7 @@ export class HistoryStore {
   #state: StoredState | null = null;
   #table: PayloadTable | null | undefined = undefined;
   #writable: boolean;
+  #partialFrom: number | null = null;
 
   private constructor(dir: string, writable: boolean) {
     this.dir = dir.replace(/\/+$/, "") || "/";
@@ -273,6 +291,7 @@ export class HistoryStore {
       this.notes.push(`${this.path(STATE_FILE)} is not a valid state file: ignored`);
     }
     const meta = await readTableMetadata(this.path(TABLE_FILE));
+    this.#partialFrom = metadataPartialFrom(meta);
     const tableExists = meta !== null || await exists(this.path(TABLE_FILE));
     if (!tableExists) {
       if (state) {
@@ -352,6 +371,14 @@ export class HistoryStore {
     }
   }
 
+  /**
+   * The serial `follow --serial` started from when routingtable.json is partial (it holds only
+   * the changes since), else null; -1 when the file says partial without a serial.
+   */
+  get partialFrom(): number | null {
+    return this.#partialFrom;
+  }
+
   /** The state to resume from, or null when a Reset Query is needed. */
   readState(): Promise<StoredState | null> {
     return Promise.resolve(this.#state);
@@ -412,6 +439,8 @@ export class HistoryStore {
       }
     }
 
+    // A full table ends partiality; a --serial start begins it, and later deltas keep it.
+    const partialFrom = rec.reset ? null : (rec.partialFrom ?? this.#partialFrom);
     const tf = await AtomicFile.create(this.path(TABLE_FILE));
     try {
       await writeTable(tf.sink, rec.table, "json", {
@@ -424,6 +453,7 @@ export class HistoryStore {
         expire: rec.timers.expire,
         generated: rec.time,
         reset: rec.reset,
+        partialFrom: partialFrom ?? undefined,
       });
       await tf.commit();
     } catch (e) {
@@ -431,6 +461,7 @@ export class HistoryStore {
       throw e;
     }
     this.#table = rec.table;
+    this.#partialFrom = partialFrom;
 
     const state: StoredState = {
       version: rec.version,
@@ -462,6 +493,7 @@ export class HistoryStore {
     await syncDir(this.dir);
     this.#state = null;
     this.#table = null;
+    this.#partialFrom = null;
   }
 
   /** Every per-serial file, oldest first (by time, then RFC 1982 serial order). */

@@ -46,7 +46,7 @@ Deno.test("tls: snapshot refuses a cache whose certificate names another host, b
     eq(r.stdout, "");
     eq(
       r.stderr.trim(),
-      `rtr: Cannot connect to 127.0.0.1:${srv.port}: invalid peer certificate: certificate not valid for name "127.0.0.1"; certificate is only valid for DnsName("cache.example.net")`,
+      `rtr: Cannot connect to 127.0.0.1:${srv.port}: the cache's certificate is not valid for 127.0.0.1 (it is for cache.example.net)`,
     );
   } finally {
     await srv.stop();
