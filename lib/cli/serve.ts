@@ -4,7 +4,7 @@
  * SIGHUP) as the server's payload source, opens the TCP or TLS listener, logs to stderr and
  * handles signals. The protocol lives in lib/cache/ and the connections in lib/server.ts.
  */
-import { RtrCache } from "../cache/mod.ts";
+import { largeDrop, RtrCache, waitSettled } from "../cache/mod.ts";
 import { describeError, UsageError } from "../errors.ts";
 import { readTableFile } from "../formats/read.ts";
 import { DEFAULT_TIMERS, tableCounts, TIMER_LIMITS, timerRange } from "../model/mod.ts";
@@ -17,6 +17,42 @@ import { warn } from "./io.ts";
 /** `1-86400 (default 3600)`: a timer's range and default, from lib/model/timers.ts. */
 function timerHelp(name: "refresh" | "retry" | "expire", extra = ""): string {
   return `${timerRange(name)}${extra} (default ${DEFAULT_TIMERS[name]})`;
+}
+
+// Deadlines and reload guards (hostile clients, half-written files): one block of flags.
+const HARDENING_HELP =
+  `  --handshake-timeout S TLS handshake deadline after accept (default 10); then closed
+  --first-query-timeout S  deadline for a router's first query (default 30); then closed
+  --pdu-timeout S       deadline for a PDU once started (default 30); a router that
+                        negotiated gets an Error Report, then the close
+  --max-drop P%         refuse a reload that drops more than P % of the records
+                        served (default 50%); the previous table stays served
+  --allow-large-drop    accept any reload, however much it drops
+`;
+const HARDENING_OPTIONS = {
+  "handshake-timeout": { type: "string" },
+  "first-query-timeout": { type: "string" },
+  "pdu-timeout": { type: "string" },
+  "max-drop": { type: "string" },
+  "allow-large-drop": { type: "boolean" },
+} as const;
+
+/** The deadline and reload guard flags. */
+function parseHardening(p: ReturnType<typeof parseCommandArgs>) {
+  const ms = (name: string, def: number) => Math.round(seconds(p, name, def) * 1000);
+  const drop = str(p, "max-drop") ?? "50%";
+  const m = /^(\d+(?:\.\d+)?)%?$/.exec(drop);
+  if (!m || Number(m[1]) > 100) {
+    throw new UsageError(
+      `--max-drop must be a percentage from 0 to 100, got ${JSON.stringify(drop)}`,
+    );
+  }
+  return {
+    handshakeMs: ms("handshake-timeout", 10),
+    firstQueryMs: ms("first-query-timeout", 30),
+    pduMs: ms("pdu-timeout", 30),
+    maxDrop: flag(p, "allow-large-drop") ? null : Number(m[1]) / 100,
+  };
 }
 
 const help = `Usage: rtr serve FILE [options]
@@ -44,10 +80,14 @@ Options:
   --notify-interval S   at most one Serial Notify per S seconds (default 60)
   --aspa-layout L       current (8210bis, default) or legacy (StayRTR 0.5.1's draft layout,
                         for rtrdump -rtr.version 2)
-  -h, --help            show this help
+${HARDENING_HELP}  -h, --help            show this help
 
 stderr: one line per connection, negotiated version, query (with the response size),
-reload and disconnect. SIGINT or SIGTERM closes every connection and exits 0.
+reload and disconnect. SIGINT or SIGTERM closes every connection (version 2 routers first
+get Error Report code 13, Cache Shutdown) and exits 0. A restart starts a new session (a new
+session id unless --session-id is given, and no history): routers then sync the whole table.
+Replace FILE by writing a new file and renaming it over FILE; a file changed in place is
+read only once its size and time settle, and a reload that drops too much is refused.
 
 Exit codes: 0 stopped by a signal; 1 cannot listen or read the TLS files; 2 usage.
 `;
@@ -65,6 +105,7 @@ const OPTIONS = {
   "max-connections": { type: "string" },
   "notify-interval": { type: "string" },
   "aspa-layout": { type: "string" },
+  ...HARDENING_OPTIONS,
 } as const;
 
 /** Split `ADDR:PORT` allowing port 0 (any free port). */
@@ -84,10 +125,19 @@ class TableFile {
   #watcher: Deno.FsWatcher | undefined;
   #debounce: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(file: string, server: RtrServer, log: (line: string) => void) {
+  /** Largest share of the records a reload may drop (null: any). */
+  readonly #maxDrop: number | null;
+
+  constructor(
+    file: string,
+    server: RtrServer,
+    log: (line: string) => void,
+    maxDrop: number | null = null,
+  ) {
     this.#file = file;
     this.#server = server;
     this.#log = log;
+    this.#maxDrop = maxDrop;
   }
 
   /** Read the file and publish it; a request during a load runs once more afterwards. */
@@ -108,6 +158,12 @@ class TableFile {
 
   async #loadOnce(why: string): Promise<void> {
     const file = this.#file, cache = this.#server.cache, log = this.#log;
+    const keep = () =>
+      cache.hasData ? `still serving serial ${cache.serial}` : `serving "No Data Available"`;
+    if (file !== "-" && !(await settled(file))) {
+      log(`refused ${file} (${why}): still being written (it kept changing); ${keep()}`);
+      return;
+    }
     let loaded;
     try {
       loaded = await readTableFile(file);
@@ -119,6 +175,15 @@ class TableFile {
       return;
     }
     const c = tableCounts(loaded.table);
+    const served = cache.table && tableCounts(cache.table);
+    const drop = served && this.#maxDrop !== null &&
+      largeDrop(total(served), total(c), this.#maxDrop);
+    if (drop) {
+      log(
+        `refused ${file} (${why}): ${drop}, see --max-drop; ${keep()} (--allow-large-drop accepts such a reload)`,
+      );
+      return;
+    }
     let r;
     try {
       r = this.#server.publish(loaded.table);
@@ -187,6 +252,26 @@ class TableFile {
   }
 }
 
+/** Records of a table (VRPs, router keys, ASPA). */
+function total(c: { vrps: number; routerKeys: number; aspas: number }): number {
+  return c.vrps + c.routerKeys + c.aspas;
+}
+
+/** True once FILE's size and time are the same in two looks 100 ms apart (or it is gone). */
+async function settled(file: string): Promise<boolean> {
+  try {
+    return await waitSettled({
+      stat: async () => {
+        const st = await Deno.stat(file);
+        return { size: st.size, mtimeMs: st.mtime?.getTime() ?? null };
+      },
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    });
+  } catch {
+    return true; // cannot stat: reading it says why
+  }
+}
+
 /** Open the TCP or TLS listener; null (after a log line) when it cannot be opened. */
 async function listen(
   at: { host: string; port: number },
@@ -247,6 +332,7 @@ async function run(args: string[]): Promise<number> {
   const certFile = str(p, "cert"), keyFile = str(p, "key");
   if (tls && (!certFile || !keyFile)) throw new UsageError("--tls needs --cert and --key");
   if (!tls && (certFile || keyFile)) throw new UsageError("--cert and --key need --tls");
+  const hardening = parseHardening(p);
 
   const log = (line: string) => warn(`rtr serve: ${line}`);
   const cache = new RtrCache({
@@ -263,18 +349,14 @@ async function run(args: string[]): Promise<number> {
     maxConnections,
     notifyIntervalMs: notifyInterval * 1000,
     log,
+    handshakeMs: hardening.handshakeMs,
+    firstQueryMs: hardening.firstQueryMs,
+    pduMs: hardening.pduMs,
   });
-  const listener = await listen(at, tls ? { certFile: certFile!, keyFile: keyFile! } : null, log);
-  if (!listener) return 1;
-  const source = new TableFile(file, server, log);
-  await source.reload("start");
-  log(
-    `listening on ${formatEndpoint(listener.addr)}${
-      tls ? " (TLS)" : ""
-    }, versions 0-${maxVersion}, session ${sessionId}`,
-  );
-  await source.watch();
+  const source = new TableFile(file, server, log, hardening.maxDrop);
 
+  // Signal handlers before anything is announced: a SIGTERM right after "listening" (a
+  // supervisor, `timeout -s TERM`) must stop us cleanly, not kill us with status 143.
   let stop!: (sig: string) => void;
   const stopped = new Promise<string>((resolve) => stop = resolve);
   const onHup = () => source.reload("SIGHUP");
@@ -283,13 +365,29 @@ async function run(args: string[]): Promise<number> {
   Deno.addSignalListener("SIGHUP", onHup);
   Deno.addSignalListener("SIGINT", onInt);
   Deno.addSignalListener("SIGTERM", onTerm);
+  const unlisten = () => {
+    Deno.removeSignalListener("SIGHUP", onHup);
+    Deno.removeSignalListener("SIGINT", onInt);
+    Deno.removeSignalListener("SIGTERM", onTerm);
+  };
+
+  const listener = await listen(at, tls ? { certFile: certFile!, keyFile: keyFile! } : null, log);
+  if (!listener) {
+    unlisten();
+    return 1;
+  }
+  await source.reload("start");
+  await source.watch();
   server.serve(listener);
+  log(
+    `listening on ${formatEndpoint(listener.addr)}${
+      tls ? " (TLS)" : ""
+    }, versions 0-${maxVersion}, session ${sessionId}`,
+  );
 
   const sig = await stopped;
   log(`${sig}: closing ${server.connections} connection(s)`);
-  Deno.removeSignalListener("SIGHUP", onHup);
-  Deno.removeSignalListener("SIGINT", onInt);
-  Deno.removeSignalListener("SIGTERM", onTerm);
+  unlisten();
   source.close();
   await server.stop();
   await source.idle();
