@@ -342,7 +342,10 @@ async function run(args: string[]): Promise<number> {
     retry,
     expire,
     aspaLayout: layout,
-    // Each chunk is written (awaited) before the next is made: one buffer per connection.
+    // The current serial's responses are encoded once and shared by every router (bounded);
+    // beyond the budget, each chunk is written (awaited) before the next is made in one buffer
+    // per connection.
+    sharedBytes: 128 * 1024 * 1024,
     reuseChunks: true,
   });
   const server = new RtrServer(cache, {
