@@ -4,13 +4,18 @@
  * per router with ordered writes and backpressure (the next query is read once the answers are
  * written), drops a router that stops reading for 3 × the Retry Interval (8210bis §10), lingers
  * after a fatal Error Report so the report is not lost to a reset, sends Serial Notify after a
- * change through the 8210bis §8.2 rate limit, and stops gracefully. A payload source (a table
- * file, later upstream caches) feeds tables through `publish`. It consumes only the transport
- * interface, and all of its time comes from an injected `Clock`.
+ * change through the 8210bis §8.2 rate limit, and stops gracefully: version 2 routers get the
+ * Cache Shutdown Error Report (code 13, 8210bis §12) before the close, earlier versions a clean
+ * close. Hostile or broken clients cannot hold a slot: a TLS handshake, the first query and a
+ * started PDU each have a deadline, and when every slot is taken the oldest connection that never
+ * negotiated makes room for a new one. A payload source (a table file, later upstream caches)
+ * feeds tables through `publish`. It consumes only the transport interface, and all of its time
+ * comes from an injected `Clock`.
  */
 import type { CacheConnection, Response, RtrCache, UpdateResult } from "./cache/mod.ts";
 import { NotifyLimiter } from "./cache/mod.ts";
 import { describeError } from "./errors.ts";
+import { encodePdu, ErrorCode, errorCodeFor, errorName, PduType } from "./wire/mod.ts";
 import type { PayloadTable } from "./model/mod.ts";
 import type { Endpoint, RtrConn, RtrListener } from "./transport.ts";
 import { type Clock, systemClock, type TimerHandle } from "./clock.ts";
@@ -31,6 +36,12 @@ export interface ServerOptions {
   lingerMs?: number;
   /** Longest wait for connections to finish on `stop`, ms. Default 2000. */
   drainMs?: number;
+  /** Longest wait for a TLS handshake to complete after accept, ms. Default 10000. */
+  handshakeMs?: number;
+  /** Longest wait from accept to the first query (version negotiated), ms. Default 30000. */
+  firstQueryMs?: number;
+  /** Longest time a PDU may stay started and not completed, ms. Default 30000. */
+  pduMs?: number;
   /** Receives one line per event (connections, queries, notifications), without a prefix. */
   log?: (line: string) => void;
   /**
@@ -61,6 +72,9 @@ export class RtrServer {
   readonly #stallMs: number;
   readonly #lingerMs: number;
   readonly #drainMs: number;
+  readonly #handshakeMs: number;
+  readonly #firstQueryMs: number;
+  readonly #pduMs: number;
   readonly #log: (line: string) => void;
   readonly #observe: ServerOptions["observe"];
   readonly #limiter: NotifyLimiter;
@@ -79,6 +93,9 @@ export class RtrServer {
     this.#stallMs = options.stallMs ?? 3 * cache.retry * 1000;
     this.#lingerMs = options.lingerMs ?? 1000;
     this.#drainMs = options.drainMs ?? 2000;
+    this.#handshakeMs = options.handshakeMs ?? 10_000;
+    this.#firstQueryMs = options.firstQueryMs ?? 30_000;
+    this.#pduMs = options.pduMs ?? 30_000;
     this.#log = options.log ?? (() => {});
     this.#observe = options.observe;
     this.#limiter = new NotifyLimiter(options.notifyIntervalMs ?? 60_000);
@@ -132,7 +149,11 @@ export class RtrServer {
     return r;
   }
 
-  /** Close every listener and connection and wait (bounded) for the connections to finish. */
+  /**
+   * Close every listener, end every connection (version 2 routers first get the Cache Shutdown
+   * Error Report, 8210bis §12; earlier versions and routers that never negotiated a clean close)
+   * and wait, bounded by the drain time, for them to finish; then close what is left.
+   */
   async stop(): Promise<void> {
     this.#stopping = true;
     if (this.#notifyPending) this.#clock.clearTimer(this.#notifyTimer);
@@ -142,17 +163,19 @@ export class RtrServer {
         l.close();
       } catch { /* closed */ }
     }
-    for (const c of this.#conns) c.close();
+    for (const c of this.#conns) c.shutdown();
     await Promise.allSettled([...this.#acceptLoops]);
     let timer: TimerHandle | undefined;
     const drained = new Promise<void>((r) => timer = this.#clock.setTimer(this.#drainMs, r));
     await Promise.race([Promise.allSettled([...this.#handlers]), drained]);
     this.#clock.clearTimer(timer);
+    for (const c of this.#conns) c.close();
+    await Promise.allSettled([...this.#handlers]);
   }
 
   #accept(conn: RtrConn): void {
     const peer = formatEndpoint(conn.remoteAddr);
-    if (this.#conns.size >= this.#maxConnections) {
+    if (this.#conns.size >= this.#maxConnections && !this.#evictIdle()) {
       this.#log(
         `${peer} refused: ${this.#conns.size} connections open (--max-connections ${this.#maxConnections})`,
       );
@@ -165,6 +188,9 @@ export class RtrServer {
       log: this.#log,
       stallMs: this.#stallMs,
       lingerMs: this.#lingerMs,
+      handshakeMs: this.#handshakeMs,
+      firstQueryMs: this.#firstQueryMs,
+      pduMs: this.#pduMs,
     });
     this.#conns.add(rc);
     rc.log(`connected (${this.#conns.size} open)`);
@@ -184,6 +210,23 @@ export class RtrServer {
     })();
     this.#handlers.add(h);
     h.finally(() => this.#handlers.delete(h));
+  }
+
+  /**
+   * Make room for a new router by closing the oldest connection that has not negotiated a
+   * version yet (idle, slowloris or still in its TLS handshake); false when every open
+   * connection is a negotiated router.
+   */
+  #evictIdle(): boolean {
+    for (const c of this.#conns) {
+      if (c.responder.version !== undefined || c.ending) continue;
+      const secs = ((this.#clock.now() - c.started) / 1000).toFixed(1);
+      c.log(`evicted: no query after ${secs} s and every slot is taken (--max-connections)`);
+      c.close();
+      this.#conns.delete(c);
+      return true;
+    }
+    return false;
   }
 
   #scheduleNotify(): void {
@@ -225,9 +268,25 @@ interface RouterConnectionOptions {
   log: (line: string) => void;
   stallMs: number;
   lingerMs: number;
+  handshakeMs: number;
+  firstQueryMs: number;
+  pduMs: number;
 }
 
-/** One router connection: reads queries, writes responses in order, never blocks the others. */
+/** An Error Report at `version` with `code` (clamped to the version's codes) and `text`. */
+function errorReport(version: number, code: number, text: string): Uint8Array {
+  const errorCode = errorCodeFor(version, code);
+  return encodePdu({ type: PduType.ErrorReport, version, errorCode, pdu: new Uint8Array(0), text });
+}
+
+function seconds(ms: number): string {
+  return `${+(ms / 1000).toFixed(3)} s`;
+}
+
+/**
+ * One router connection: reads queries, writes responses in order, never blocks the others, and
+ * holds its slot only while it keeps its deadlines.
+ */
 class RouterConnection {
   readonly conn: RtrConn;
   readonly peer: string;
@@ -237,6 +296,13 @@ class RouterConnection {
   /** Writes are chained so that a Notify never lands inside a response. */
   #chain: Promise<void> = Promise.resolve();
   #closed = false;
+  /** The end is decided: input is discarded, queued writes go out, then our side shuts. */
+  #ending = false;
+  #endTimer: TimerHandle | undefined;
+  #firstQueryTimer: TimerHandle | undefined;
+  #pduTimer: TimerHandle | undefined;
+  /** PDUs the responder had completed when the PDU deadline was last looked at. */
+  #pdusSeen = 0;
   /** Bytes written. */
   sent = 0;
 
@@ -251,6 +317,11 @@ class RouterConnection {
     this.responder = responder;
     this.#o = options;
     this.started = options.clock.now();
+  }
+
+  /** True once the connection is closing or closed. */
+  get ending(): boolean {
+    return this.#ending || this.#closed;
   }
 
   log(line: string): void {
@@ -293,63 +364,156 @@ class RouterConnection {
     }
   }
 
-  /** Read and answer until the router leaves or must be dropped. */
+  /** Complete the TLS handshake (if any), then read and answer until the router leaves. */
   async serve(): Promise<void> {
+    const { clock, firstQueryMs } = this.#o;
+    this.#firstQueryTimer = clock.setTimer(firstQueryMs, () => {
+      this.#firstQueryTimer = undefined;
+      if (this.responder.version !== undefined || this.ending) return;
+      // No version is known: nothing can be said in the protocol, the close says it.
+      this.log(`no query within ${seconds(firstQueryMs)} (--first-query-timeout), closing`);
+      this.close();
+    });
+    try {
+      if (this.conn.handshake && !(await this.#handshake(this.conn.handshake()))) return;
+      await this.#readLoop();
+    } finally {
+      this.close();
+    }
+  }
+
+  /** Wait (bounded) for the TLS handshake; false when it failed or timed out. */
+  async #handshake(done: Promise<void>): Promise<boolean> {
+    const { clock, handshakeMs } = this.#o;
+    done.catch(() => {});
+    let timer: TimerHandle | undefined;
+    const timeout = new Promise<"timeout">((r) => {
+      timer = clock.setTimer(handshakeMs, () => r("timeout"));
+    });
+    try {
+      const r = await Promise.race([done, timeout]);
+      if (r !== "timeout") return !this.#closed;
+      this.log(
+        `TLS handshake not done within ${seconds(handshakeMs)} (--handshake-timeout), closing`,
+      );
+      return false;
+    } catch (e) {
+      if (!this.#closed) this.log(`TLS handshake failed: ${describeError(e)}`);
+      return false;
+    } finally {
+      clock.clearTimer(timer);
+    }
+  }
+
+  async #readLoop(): Promise<void> {
     const buf = new Uint8Array(64 * 1024);
     while (!this.#closed) {
       let n: number | null;
       try {
         n = await this.conn.read(buf);
       } catch (e) {
-        if (!this.#closed) this.log(`read failed: ${describeError(e)}`);
+        if (!this.ending) this.log(`read failed: ${describeError(e)}`);
         break;
       }
       if (n === null) {
-        if (this.responder.partial) this.log("left in the middle of a PDU");
+        if (!this.#ending && this.responder.partial) this.log("left in the middle of a PDU");
         break;
       }
+      // Once the end is decided, what the router still sends is read and dropped, so that
+      // unread input does not turn the close into a reset that loses a last Error Report.
+      if (this.#ending) continue;
       const out = this.responder.receive(buf.subarray(0, n));
       for (const ev of out.events) this.log(ev);
+      this.#checkDeadlines();
       for (const r of out.send) this.enqueue(r);
+      if (out.close) this.#end(null);
       // Backpressure: read the next query only once the answers are written.
       await this.#chain;
-      if (out.close) {
-        await this.#linger(buf);
-        break;
-      }
     }
-    this.close();
+  }
+
+  /** After input: the first-query deadline ends with negotiation; a started PDU starts one. */
+  #checkDeadlines(): void {
+    const { clock, pduMs } = this.#o;
+    const r = this.responder;
+    if (this.#firstQueryTimer !== undefined && r.version !== undefined) {
+      clock.clearTimer(this.#firstQueryTimer);
+      this.#firstQueryTimer = undefined;
+    }
+    const progressed = r.pdus !== this.#pdusSeen;
+    this.#pdusSeen = r.pdus;
+    if (this.#pduTimer !== undefined && (progressed || !r.partial)) {
+      clock.clearTimer(this.#pduTimer);
+      this.#pduTimer = undefined;
+    }
+    if (r.partial && this.#pduTimer === undefined && !r.closed) {
+      this.#pduTimer = clock.setTimer(pduMs, () => {
+        this.#pduTimer = undefined;
+        this.#pduTimedOut();
+      });
+    }
+  }
+
+  #pduTimedOut(): void {
+    if (this.ending) return;
+    const { pduMs } = this.#o;
+    const v = this.responder.version;
+    const what = `PDU not completed within ${seconds(pduMs)}`;
+    if (v === undefined) {
+      this.log(`${what} (--pdu-timeout), no version negotiated, closing`);
+      this.close();
+      return;
+    }
+    // A stuck transfer is Transport Error in 8210bis §12; versions 0 and 1 know only Corrupt Data.
+    const code = errorCodeFor(v, ErrorCode.TransportError);
+    this.log(
+      `${what} (--pdu-timeout): sent Error Report code ${code} (${errorName(code)}), closing`,
+    );
+    this.#end(errorReport(v, code, what));
   }
 
   /**
-   * Before closing after an Error Report: shut our side and discard what the router still sends
-   * (bounded), so that unread input does not turn the close into a reset that loses the report.
+   * Shut down for a server stop: a version 2 router gets Cache Shutdown (code 13, 8210bis §12)
+   * after what is queued; any router then sees our side close.
    */
-  async #linger(buf: Uint8Array): Promise<void> {
-    if (this.#closed) return;
-    try {
-      await this.conn.closeWrite();
-    } catch {
-      return;
+  shutdown(): void {
+    if (this.ending) return;
+    const v = this.responder.version;
+    if (v !== undefined && v >= 2) {
+      const code = ErrorCode.CacheShutdown;
+      this.log(`sent Error Report code ${code} (${errorName(code)}), closing`);
+      this.#end(errorReport(v, code, "Cache shutting down"));
+    } else {
+      this.#end(null);
     }
-    const { clock, lingerMs } = this.#o;
-    let timer: TimerHandle | undefined;
-    const timeout = new Promise<null>((r) => timer = clock.setTimer(lingerMs, () => r(null)));
-    try {
-      while (true) {
-        const n = await Promise.race([this.conn.read(buf), timeout]);
-        if (n === null) break;
+  }
+
+  /**
+   * End the connection gracefully: write `last` (if any) after what is queued, shut our side,
+   * and give the router the linger time to close its own before closing.
+   */
+  #end(last: Uint8Array | null): void {
+    if (this.ending) return;
+    this.#ending = true;
+    if (last) this.enqueue(last);
+    this.#chain = this.#chain.then(async () => {
+      if (this.#closed) return;
+      this.#endTimer = this.#o.clock.setTimer(this.#o.lingerMs, () => this.close());
+      try {
+        await this.conn.closeWrite();
+      } catch {
+        this.close();
       }
-    } catch {
-      /* reset or closed: done */
-    } finally {
-      clock.clearTimer(timer);
-    }
+    });
   }
 
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    const { clock } = this.#o;
+    for (const t of [this.#firstQueryTimer, this.#pduTimer, this.#endTimer]) {
+      if (t !== undefined) clock.clearTimer(t);
+    }
     closeQuietly(this.conn);
   }
 }

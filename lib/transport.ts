@@ -27,6 +27,8 @@ export interface RtrConn {
   /** Half-close: no more writes from this side; reads go on. */
   closeWrite(): Promise<void>;
   close(): void;
+  /** Complete the TLS handshake now (TLS connections only). */
+  handshake?(): Promise<void>;
 }
 
 /** Accepts connections until closed. */
@@ -47,6 +49,9 @@ export function fromDenoConn(conn: Deno.Conn): RtrConn {
     write: (bytes) => conn.write(bytes),
     closeWrite: () => conn.closeWrite(),
     close: () => conn.close(),
+    ...("handshake" in conn
+      ? { handshake: async () => void await (conn as Deno.TlsConn).handshake() }
+      : {}),
   };
 }
 

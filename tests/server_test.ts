@@ -144,23 +144,48 @@ function lines(list: Vrp[], sign: string): string[] {
   return list.map((v) => `${sign}${v.prefix}-${v.maxLength} AS${v.asn}`);
 }
 
-function setup(opts: { retry?: number; maxConnections?: number } = {}) {
+function setup(
+  opts: { retry?: number; maxConnections?: number; sessionId?: number; history?: number } = {},
+) {
   const clock = new FakeClock();
-  const cache = new RtrCache({ sessionId: SESSION, retry: opts.retry ?? 600, reuseChunks: true });
+  const cache = new RtrCache({
+    sessionId: opts.sessionId ?? SESSION,
+    retry: opts.retry ?? 600,
+    reuseChunks: true,
+    historySize: opts.history,
+  });
   const log: string[] = [];
   const server = new RtrServer(cache, {
     clock,
     log: (l) => log.push(l),
     maxConnections: opts.maxConnections,
     notifyIntervalMs: 60_000,
+    handshakeMs: 5_000,
+    firstQueryMs: 20_000,
+    pduMs: 10_000,
   });
   const listener = memoryListener();
   const accepting = server.serve(listener);
-  return { clock, cache, server, listener, log, accepting };
+  const stop = () => stopServer(server, clock);
+  return { clock, cache, server, listener, log, accepting, stop };
+}
+
+/**
+ * `server.stop()` for routers that do not close on their own: virtual time moves on (in steps,
+ * yielding to the event loop) until the linger and drain bounds have let every connection go.
+ */
+async function stopServer(server: RtrServer, clock: FakeClock): Promise<void> {
+  let done = false;
+  const p = server.stop().then(() => done = true);
+  for (let i = 0; i < 200 && !done; i++) {
+    await new Promise((r) => setTimeout(r, 1));
+    clock.advance(100);
+  }
+  await bounded(p, "the server to stop");
 }
 
 Deno.test("RtrServer: a Reset Query over a memory pair gets the full table", async () => {
-  const { server, listener, accepting, log } = setup();
+  const { server, listener, accepting, log, stop } = setup();
   const t = vrps(3000);
   server.publish(table(t));
   const r = new Router(listener.connect());
@@ -170,16 +195,18 @@ Deno.test("RtrServer: a Reset Query over a memory pair gets the full table", asy
   eq(payload(pdus), lines(t, "+").sort());
   const end = pdus.at(-1)!;
   eq(end.type === PduType.EndOfData && [end.serial, end.retry], [1, 600]);
-  await server.stop();
+  await stop();
   await accepting;
+  const bye = await r.next();
+  eq(bye?.type === PduType.ErrorReport && bye.errorCode, 13);
   eq(await r.next(), null);
   assertOk(
-    log.some((l) => /^127\.0\.0\.1:40000 disconnected after 0\.0 s, [\d.]+ kB sent/.test(l)),
+    log.some((l) => /^127\.0\.0\.1:40000 disconnected after [\d.]+ s, [\d.]+ kB sent/.test(l)),
   );
 });
 
 Deno.test("RtrServer: a change sends Serial Notify at most once per interval, and a Serial Query gets exactly the delta", async () => {
-  const { clock, server, listener, accepting, log } = setup();
+  const { clock, server, listener, accepting, log, stop } = setup();
   const t1 = vrps(100), t2 = [...vrps(90), ...vrps(5, 500)], t3 = [...t2, ...vrps(1, 900)];
   server.publish(table(t1));
   const r = new Router(listener.connect());
@@ -215,12 +242,12 @@ Deno.test("RtrServer: a change sends Serial Notify at most once per interval, an
   const d4 = await r.response();
   eq(d4.map((p) => p.type), [PduType.CacheResponse, PduType.EndOfData]);
   eq(log.filter((l) => l.startsWith("sent Serial Notify")).length, 1);
-  await server.stop();
+  await stop();
   await accepting;
 });
 
 Deno.test("RtrServer: a router that never reads is dropped after 3 × Retry without slowing another", async () => {
-  const { clock, server, listener, accepting, log } = setup({ retry: 10 });
+  const { clock, server, listener, accepting, log, stop } = setup({ retry: 10 });
   const t = vrps(5000);
   server.publish(table(t));
   // Reads 16 KiB of its ~100 kB answer, then nothing.
@@ -247,24 +274,24 @@ Deno.test("RtrServer: a router that never reads is dropped after 3 × Retry with
   // The other router is still served.
   await other.send({ type: PduType.SerialQuery, version: 1, sessionId: SESSION, serial: 1 });
   eq((await other.response()).map((p) => p.type), [PduType.CacheResponse, PduType.EndOfData]);
-  await server.stop();
+  await stop();
   await accepting;
 });
 
 Deno.test("RtrServer: a Serial Query for a serial not held gets Cache Reset, then a Reset Query works", async () => {
-  const { server, listener, accepting } = setup();
+  const { server, listener, accepting, stop } = setup();
   server.publish(table(vrps(10)));
   const r = new Router(listener.connect());
   await r.send({ type: PduType.SerialQuery, version: 2, sessionId: SESSION, serial: 77 });
   eq(await r.response(), [{ type: PduType.CacheReset, version: 2 }]);
   await r.send({ type: PduType.ResetQuery, version: 2 });
   eq((await r.response()).length, 12);
-  await server.stop();
+  await stop();
   await accepting;
 });
 
 Deno.test("RtrServer: after a fatal Error Report the server lingers, then closes on its clock", async () => {
-  const { clock, server, listener, accepting, log } = setup();
+  const { clock, server, listener, accepting, log, stop } = setup();
   server.publish(table(vrps(10)));
   const r = new Router(listener.connect());
   await r.conn.write(new Uint8Array([1, 5, 0, 0, 0, 0, 0, 8]));
@@ -278,12 +305,12 @@ Deno.test("RtrServer: after a fatal Error Report the server lingers, then closes
   clock.advance(1);
   await until(() => server.connections === 0, "the linger to end");
   assertOk(log.some((l) => l.startsWith("127.0.0.1:40000 disconnected")));
-  await server.stop();
+  await stop();
   await accepting;
 });
 
 Deno.test("RtrServer: two listeners share one cache and one connection bound", async () => {
-  const { server, listener, accepting, log } = setup({ maxConnections: 2 });
+  const { server, listener, accepting, log, stop } = setup({ maxConnections: 2 });
   const second = memoryListener();
   const accepting2 = server.serve(second);
   server.publish(table(vrps(4)));
@@ -296,9 +323,236 @@ Deno.test("RtrServer: two listeners share one cache and one connection bound", a
   const c = new Router(second.connect());
   eq(await c.next(), null);
   assertOk(log.some((l) => l.endsWith("refused: 2 connections open (--max-connections 2)")));
-  await server.stop();
+  await stop();
   await Promise.all([accepting, accepting2]);
   eq(await a.next(), null);
+  eq((await b.next())?.type, PduType.ErrorReport);
   eq(await b.next(), null);
   assert.equal(server.connections, 0);
+});
+
+/** Wait until the router sees the end of the stream (bounded); the PDUs before it. */
+async function untilClosed(r: Router): Promise<Pdu[]> {
+  const out: Pdu[] = [];
+  while (true) {
+    const p = await r.next();
+    if (p === null) return out;
+    out.push(p);
+  }
+}
+
+Deno.test("RtrServer: stop sends a version 2 router Cache Shutdown (code 13) before the close, v0/v1 and unnegotiated routers a clean close", async () => {
+  const { server, listener, accepting, log, stop } = setup();
+  server.publish(table(vrps(20)));
+  const routers: Router[] = [];
+  for (const v of [0, 1, 2]) {
+    const r = new Router(listener.connect());
+    await r.send({ type: PduType.ResetQuery, version: v });
+    eq((await r.response()).length, 22);
+    routers.push(r);
+  }
+  const idle = new Router(listener.connect());
+  await until(() => server.connections === 4, "four connections");
+  const stopping = stop();
+  const [v0, v1, v2] = await Promise.all(routers.map(untilClosed));
+  eq(v0, []);
+  eq(v1, []);
+  eq(v2.length, 1);
+  const e = v2[0];
+  eq(e.type === PduType.ErrorReport && [e.version, e.errorCode, e.text], [
+    2,
+    13,
+    "Cache shutting down",
+  ]);
+  eq(await untilClosed(idle), []);
+  for (const r of [...routers, idle]) r.conn.close();
+  await stopping;
+  await accepting;
+  eq(server.connections, 0);
+  assertOk(log.includes("127.0.0.1:40002 sent Error Report code 13 (Cache Shutdown), closing"));
+});
+
+Deno.test("RtrServer: a connection that never sends a query is closed at the first-query deadline", async () => {
+  const { clock, server, listener, accepting, log, stop } = setup();
+  server.publish(table(vrps(5)));
+  const idle = new Router(listener.connect());
+  await until(() => server.connections === 1, "the idle connection");
+  clock.advance(19_999);
+  eq(server.connections, 1);
+  clock.advance(1);
+  eq(await untilClosed(idle), []);
+  await until(() => server.connections === 0, "the idle connection to go");
+  assertOk(log.includes("127.0.0.1:40000 no query within 20 s (--first-query-timeout), closing"));
+  // A router that queries at once is not touched by the deadline.
+  const r = new Router(listener.connect());
+  await r.send({ type: PduType.ResetQuery, version: 1 });
+  eq((await r.response()).length, 7);
+  clock.advance(60_000);
+  eq(server.connections, 1);
+  await r.send({ type: PduType.SerialQuery, version: 1, sessionId: SESSION, serial: 1 });
+  eq((await r.response()).map((p) => p.type), [PduType.CacheResponse, PduType.EndOfData]);
+  await stop();
+  await accepting;
+});
+
+Deno.test("RtrServer: a PDU left unfinished gets an Error Report at the PDU deadline (Transport Error at v2, Corrupt Data at v1)", async () => {
+  const { clock, server, listener, accepting, log, stop } = setup();
+  server.publish(table(vrps(5)));
+  const want = [[2, 10], [1, 0]];
+  for (const [v, code] of want) {
+    let read = 0;
+    const r = new Router(listener.connect((c) => ({
+      ...c,
+      read: async (buf) => {
+        const n = await c.read(buf);
+        read += n ?? 0;
+        return n;
+      },
+    })));
+    await r.send({ type: PduType.ResetQuery, version: v });
+    eq((await r.response()).length, 7);
+    // Slowloris: a Serial Query's bytes one by one, never the last four.
+    const q = encodePdu({ type: PduType.SerialQuery, version: v, sessionId: SESSION, serial: 1 });
+    for (let i = 0; i < 8; i++) {
+      await r.conn.write(q.subarray(i, i + 1));
+      await until(() => read === 9 + i, "the byte to be read");
+      await new Promise((r) => setTimeout(r, 1));
+      clock.advance(1_000);
+    }
+    clock.advance(1_999);
+    eq(server.connections, 1);
+    clock.advance(1);
+    const pdus = await untilClosed(r);
+    eq(pdus.length, 1);
+    const e = pdus[0];
+    eq(e.type === PduType.ErrorReport && [e.version, e.errorCode, e.text], [
+      v,
+      code,
+      "PDU not completed within 10 s",
+    ]);
+    r.conn.close();
+    await until(() => server.connections === 0, "the slow router to go");
+  }
+  assertOk(
+    log.some((l) =>
+      l.endsWith(
+        "PDU not completed within 10 s (--pdu-timeout): sent Error Report code 10 (Transport Error), closing",
+      )
+    ),
+  );
+  // Before any version is negotiated a half PDU is closed without a word.
+  const half = new Router(listener.connect());
+  await half.conn.write(new Uint8Array([2, 2, 0]));
+  await until(() => server.connections === 1, "the half query");
+  await new Promise((r) => setTimeout(r, 5));
+  clock.advance(10_000);
+  eq(await untilClosed(half), []);
+  assertOk(log.some((l) => l.endsWith("(--pdu-timeout), no version negotiated, closing")));
+  await stop();
+  await accepting;
+});
+
+Deno.test("RtrServer: a TLS connection that never completes its handshake is closed at its deadline, then a router is served", async () => {
+  const { clock, server, listener, accepting, log, stop } = setup({ maxConnections: 1 });
+  server.publish(table(vrps(5)));
+  let handshakes = 0;
+  const silent = listener.connect((c) => ({
+    ...c,
+    handshake: () => {
+      handshakes++;
+      return new Promise<void>(() => {});
+    },
+  }));
+  await until(() => handshakes === 1, "the handshake to start");
+  clock.advance(4_999);
+  eq(server.connections, 1);
+  clock.advance(1);
+  await until(() => server.connections === 0, "the silent TLS connection to go");
+  assertOk(
+    log.includes(
+      "127.0.0.1:40000 TLS handshake not done within 5 s (--handshake-timeout), closing",
+    ),
+  );
+  eq(await new Router(silent).next(), null);
+  const r = new Router(listener.connect((c) => ({ ...c, handshake: () => Promise.resolve() })));
+  await r.send({ type: PduType.ResetQuery, version: 2 });
+  eq((await r.response()).length, 7);
+  await stop();
+  await accepting;
+});
+
+Deno.test("RtrServer: with every slot taken, the oldest never-negotiated connection makes room; negotiated routers are never evicted", async () => {
+  const { server, listener, accepting, log, stop } = setup({ maxConnections: 2 });
+  server.publish(table(vrps(5)));
+  const idle1 = new Router(listener.connect());
+  const idle2 = new Router(listener.connect());
+  await until(() => server.connections === 2, "two idle connections");
+  const a = new Router(listener.connect());
+  eq(await untilClosed(idle1), []);
+  assertOk(
+    log.some((l) => l.startsWith("127.0.0.1:40000 evicted: no query after")),
+    log.join("\n"),
+  );
+  await a.send({ type: PduType.ResetQuery, version: 1 });
+  eq((await a.response()).length, 7);
+  const b = new Router(listener.connect());
+  eq(await untilClosed(idle2), []);
+  await b.send({ type: PduType.ResetQuery, version: 1 });
+  eq((await b.response()).length, 7);
+  // Both slots hold negotiated routers now: the newest is refused, as before.
+  const c = new Router(listener.connect());
+  eq(await c.next(), null);
+  assertOk(log.some((l) => l.endsWith("refused: 2 connections open (--max-connections 2)")));
+  await a.send({ type: PduType.SerialQuery, version: 1, sessionId: SESSION, serial: 1 });
+  eq((await a.response()).map((p) => p.type), [PduType.CacheResponse, PduType.EndOfData]);
+  await stop();
+  await accepting;
+});
+
+Deno.test("RtrServer: after a restart that lost the history, the old session gets Corrupt Data and a Reset Query the table; a kept session id gets Cache Reset", async () => {
+  // The first run: the router syncs serial 1 of session 4242.
+  const first = setup();
+  first.server.publish(table(vrps(10)));
+  const r1 = new Router(first.listener.connect());
+  await r1.send({ type: PduType.ResetQuery, version: 2 });
+  eq((await r1.response()).length, 12);
+  await first.stop();
+  await first.accepting;
+
+  // A restart picks a new session id (the default): the old one is refused (RFC 8210 §5.1).
+  const second = setup({ sessionId: 999 });
+  second.server.publish(table(vrps(12)));
+  const r2 = new Router(second.listener.connect());
+  await r2.send({ type: PduType.SerialQuery, version: 2, sessionId: SESSION, serial: 1 });
+  const pdus = await untilClosed(r2);
+  eq(pdus.length, 1);
+  const e = pdus[0];
+  eq(e.type === PduType.ErrorReport && [e.errorCode, e.text], [
+    0,
+    "Session ID mismatch: got 4242, want 999",
+  ]);
+  const r3 = new Router(second.listener.connect());
+  await r3.send({ type: PduType.ResetQuery, version: 2 });
+  const full = await r3.response();
+  eq(payload(full), lines(vrps(12), "+").sort());
+  eq(full.at(-1)!.type === PduType.EndOfData && full.at(-1), {
+    type: PduType.EndOfData,
+    version: 2,
+    sessionId: 999,
+    serial: 1,
+    refresh: 3600,
+    retry: 600,
+    expire: 7200,
+  });
+  await second.stop();
+  await second.accepting;
+
+  // A restart with the same --session-id but no history: serial 5 is not held, Cache Reset.
+  const third = setup();
+  third.server.publish(table(vrps(12)));
+  const r4 = new Router(third.listener.connect());
+  await r4.send({ type: PduType.SerialQuery, version: 1, sessionId: SESSION, serial: 5 });
+  eq(await r4.response(), [{ type: PduType.CacheReset, version: 1 }]);
+  await third.stop();
+  await third.accepting;
 });

@@ -6,3 +6,4 @@ export * from "./rtr_cache.ts";
 export * from "./responder.ts";
 export * from "./notify_limiter.ts";
 export { composeVrpChanges } from "../model/delta.ts";
+export * from "./reload_guard.ts";

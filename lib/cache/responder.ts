@@ -52,6 +52,8 @@ export class CacheConnection {
   lastSerial: number | undefined;
   /** True once the connection must be closed; further input is ignored. */
   closed = false;
+  /** Complete PDUs received so far. */
+  pdus = 0;
 
   constructor(cache: RtrCache) {
     this.#cache = cache;
@@ -63,6 +65,7 @@ export class CacheConnection {
     if (this.closed) return out;
     try {
       this.#framer.push(chunk, (pdu, raw) => {
+        this.pdus++;
         if (!this.closed) this.#onPdu(pdu, raw, out);
       });
     } catch (e) {

@@ -84,8 +84,11 @@ export class ResponseEncoder {
     };
   }
 
-  /** A Cache Response carrying `c` at `version`, ending with End of Data for `serial`. */
-  response(version: number, serial: number, c: WireChanges): Response {
+  /**
+   * A Cache Response carrying `c` at `version`, ending with End of Data for `serial`; `reuse`
+   * overrides the encoder's chunk reuse (a shared response needs chunks of its own).
+   */
+  response(version: number, serial: number, c: WireChanges, reuse?: boolean): Response {
     const o = this.#o;
     const legacy = o.aspaLayout === "legacy";
     const a4 = c.announced.ipv4Count, a6 = c.announced.size - a4;
@@ -114,7 +117,7 @@ export class ResponseEncoder {
     const summary = `Cache Response v${version}, ${payload} payload PDUs${
       parts.length ? ` (${parts.join(", ")})` : ""
     }, End of Data serial ${serial}`;
-    const chunkSize = o.chunkSize, reuse = o.reuseChunks;
+    const chunkSize = o.chunkSize, reuseBuf = reuse ?? o.reuseChunks;
     return {
       summary,
       size,
@@ -122,7 +125,7 @@ export class ResponseEncoder {
       chunks: {
         [Symbol.iterator]: () =>
           encodeResponse(
-            new ChunkBuffer(chunkSize, reuse),
+            new ChunkBuffer(chunkSize, reuseBuf),
             version,
             head,
             c.announced,
@@ -135,6 +138,40 @@ export class ResponseEncoder {
       },
     };
   }
+}
+
+/**
+ * `r` encoded at most once for any number of readers: each chunk is made when a first reader
+ * asks for it and kept, so later readers write the same bytes without encoding or copying.
+ * `r`'s chunks must not reuse a buffer.
+ */
+export function sharedResponse(r: Response): Response {
+  const made: Uint8Array[] = [];
+  let source: Iterator<Uint8Array> | null = null;
+  let done = false;
+  const chunks: Iterable<Uint8Array> = {
+    [Symbol.iterator]: () => {
+      let i = 0;
+      return {
+        next: (): IteratorResult<Uint8Array> => {
+          if (i < made.length) return { value: made[i++], done: false };
+          if (!done) {
+            source ??= r.chunks[Symbol.iterator]();
+            const n = source.next();
+            if (!n.done) {
+              made.push(n.value);
+              i++;
+              return n;
+            }
+            done = true;
+            source = null;
+          }
+          return { value: undefined, done: true };
+        },
+      };
+    },
+  };
+  return { summary: r.summary, size: r.size, serial: r.serial, chunks };
 }
 
 /** A response made of a few small PDUs (Cache Reset, Error Report). */

@@ -8,7 +8,13 @@
 import { MAX_VERSION } from "../wire/mod.ts";
 import { DEFAULT_TIMERS, type PayloadTable, routerKeyId, VrpSet } from "../model/mod.ts";
 import { CacheConnection } from "./responder.ts";
-import { type AspaLayout, CHUNK_SIZE, type Response, ResponseEncoder } from "./response_encoder.ts";
+import {
+  type AspaLayout,
+  CHUNK_SIZE,
+  type Response,
+  ResponseEncoder,
+  sharedResponse,
+} from "./response_encoder.ts";
 import { SerialHistory, type UpdateResult } from "./serial_history.ts";
 import { checkVrps, type WireKey, wireKeys } from "./wire_payload.ts";
 import type { Pdu } from "../wire/mod.ts";
@@ -43,6 +49,12 @@ export interface CacheOptions {
    * (a writer that awaits each write keeps a single 256 KiB buffer per connection). Default false.
    */
   reuseChunks?: boolean;
+  /**
+   * Encode each response of the current serial once, per version, for every router that asks
+   * (kept until the next serial, at most this many bytes; beyond, responses are encoded per
+   * router as without it). 0 (the default) encodes per router.
+   */
+  sharedBytes?: number;
 }
 
 const EMPTY_SET = new VrpSet();
@@ -70,6 +82,11 @@ export class RtrCache {
   #keys: WireKey[] = [];
   /** Set by `withdraw` until the next `update`. */
   #withdrawn = false;
+  /** Byte budget of shared responses (0: none). */
+  readonly #sharedBytes: number;
+  /** Shared responses of the current serial by `reset:V` or `delta:V:SERIAL`, and their bytes. */
+  #shared = new Map<string, Response>();
+  #sharedSize = 0;
 
   constructor(options: CacheOptions) {
     this.sessionId = options.sessionId & 0xffff;
@@ -81,6 +98,7 @@ export class RtrCache {
     this.aspaLayout = options.aspaLayout ?? "current";
     this.chunkSize = Math.max(options.chunkSize ?? CHUNK_SIZE, 64);
     this.reuseChunks = options.reuseChunks ?? false;
+    this.#sharedBytes = Math.max(0, options.sharedBytes ?? 0);
     this.#history = new SerialHistory(options);
     this.#encoder = new ResponseEncoder(this);
   }
@@ -133,7 +151,11 @@ export class RtrCache {
     checkVrps(table.vrps);
     const keys = wireKeys(table.routerKeys);
     const r = this.#history.update(table);
-    if (r.changed) this.#keys = keys;
+    if (r.changed) {
+      this.#keys = keys;
+      this.#shared.clear();
+      this.#sharedSize = 0;
+    }
     this.#withdrawn = false;
     return r;
   }
@@ -147,14 +169,31 @@ export class RtrCache {
   resetResponse(version: number): Response {
     const table = this.#history.table, serial = this.#history.serial;
     if (!table || serial === undefined) throw new Error("resetResponse() needs data");
-    return this.#encoder.response(version, serial, {
-      announced: table.vrps,
-      withdrawn: EMPTY_SET,
-      keysAnnounced: version >= 1 ? this.#keys : [],
-      keysWithdrawn: [],
-      aspaAnnounced: version >= 2 ? table.aspas : [],
-      aspaWithdrawn: [],
-    });
+    return this.#share(`reset:${version}`, (reuse) =>
+      this.#encoder.response(version, serial, {
+        announced: table.vrps,
+        withdrawn: EMPTY_SET,
+        keysAnnounced: version >= 1 ? this.#keys : [],
+        keysWithdrawn: [],
+        aspaAnnounced: version >= 2 ? table.aspas : [],
+        aspaWithdrawn: [],
+      }, reuse));
+  }
+
+  /**
+   * The shared response under `key`, made by `make` the first time while the budget allows;
+   * otherwise a response of this router's own.
+   */
+  #share(key: string, make: (reuse?: boolean) => Response): Response {
+    if (this.#sharedBytes === 0) return make();
+    const held = this.#shared.get(key);
+    if (held) return held;
+    const r = make(false);
+    if (this.#sharedSize + r.size > this.#sharedBytes) return make();
+    const s = sharedResponse(r);
+    this.#shared.set(key, s);
+    this.#sharedSize += r.size;
+    return s;
   }
 
   /**
@@ -164,6 +203,9 @@ export class RtrCache {
   deltaResponse(version: number, serial: number): Response | null {
     const current = this.#history.serial;
     if (current === undefined) throw new Error("deltaResponse() needs data");
+    const key = `delta:${version}:${serial}`;
+    const held = this.#shared.get(key);
+    if (held) return held;
     const c = this.#history.changesSince(serial, {
       routerKeys: version >= 1,
       aspas: version >= 2,
@@ -175,14 +217,15 @@ export class RtrCache {
       const ids = new Set(c.routerKeys.announced.map(routerKeyId));
       keysAnnounced = this.#keys.filter((k) => ids.has(k.id));
     }
-    return this.#encoder.response(version, current, {
+    const changes = {
       announced: c.vrps.announced,
       withdrawn: c.vrps.withdrawn,
       keysAnnounced,
       keysWithdrawn: wireKeys(c.routerKeys.withdrawn),
       aspaAnnounced: c.aspas.announced,
       aspaWithdrawn: c.aspas.withdrawn,
-    });
+    };
+    return this.#share(key, (reuse) => this.#encoder.response(version, current, changes, reuse));
   }
 
   /** End of Data timers as a PDU for `version`. */

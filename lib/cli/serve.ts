@@ -6,7 +6,7 @@
  * one beside it), serves metrics, logs to stderr and handles signals. The protocol lives in
  * lib/cache/ and the connections in lib/server.ts.
  */
-import { RtrCache } from "../cache/mod.ts";
+import { largeDrop, RtrCache, waitSettled } from "../cache/mod.ts";
 import { describeError, UsageError } from "../errors.ts";
 import { readTableFile } from "../formats/read.ts";
 import { DEFAULT_TIMERS, tableCounts, TIMER_LIMITS, timerRange } from "../model/mod.ts";
@@ -23,6 +23,42 @@ import { parseSourceFlags, ServeSources, SOURCES_HELP, SOURCES_OPTIONS } from ".
 /** `1-86400 (default 3600)`: a timer's range and default, from lib/model/timers.ts. */
 function timerHelp(name: "refresh" | "retry" | "expire", extra = ""): string {
   return `${timerRange(name)}${extra} (default ${DEFAULT_TIMERS[name]})`;
+}
+
+// Deadlines and reload guards (hostile clients, half-written files): one block of flags.
+const HARDENING_HELP =
+  `  --handshake-timeout S TLS handshake deadline after accept (default 10); then closed
+  --first-query-timeout S  deadline for a router's first query (default 30); then closed
+  --pdu-timeout S       deadline for a PDU once started (default 30); a router that
+                        negotiated gets an Error Report, then the close
+  --max-drop P%         refuse a reload that drops more than P % of the records
+                        served (default 50%); the previous table stays served
+  --allow-large-drop    accept any reload, however much it drops
+`;
+const HARDENING_OPTIONS = {
+  "handshake-timeout": { type: "string" },
+  "first-query-timeout": { type: "string" },
+  "pdu-timeout": { type: "string" },
+  "max-drop": { type: "string" },
+  "allow-large-drop": { type: "boolean" },
+} as const;
+
+/** The deadline and reload guard flags. */
+function parseHardening(p: ReturnType<typeof parseCommandArgs>) {
+  const ms = (name: string, def: number) => Math.round(seconds(p, name, def) * 1000);
+  const drop = str(p, "max-drop") ?? "50%";
+  const m = /^(\d+(?:\.\d+)?)%?$/.exec(drop);
+  if (!m || Number(m[1]) > 100) {
+    throw new UsageError(
+      `--max-drop must be a percentage from 0 to 100, got ${JSON.stringify(drop)}`,
+    );
+  }
+  return {
+    handshakeMs: ms("handshake-timeout", 10),
+    firstQueryMs: ms("first-query-timeout", 30),
+    pduMs: ms("pdu-timeout", 30),
+    maxDrop: flag(p, "allow-large-drop") ? null : Number(m[1]) / 100,
+  };
 }
 
 const help = `Usage: rtr serve [FILE] [--upstream HOST[:PORT] ...] [options]
@@ -64,12 +100,16 @@ ${SSH_SERVE_HELP}
   --notify-interval S   at most one Serial Notify per S seconds (default 60)
   --aspa-layout L       current (8210bis, default) or legacy (StayRTR 0.5.1's draft layout,
                         for rtrdump -rtr.version 2)
-${SOURCES_HELP}  -h, --help            show this help
+${SOURCES_HELP}${HARDENING_HELP}  -h, --help            show this help
 
 stderr: one line per connection, negotiated version, query (with the response size),
 reload and disconnect; per upstream: its first sync, new session, loss (a failure that
 repeats is said once), expiry, and which upstream is served. SIGINT or SIGTERM closes
-every connection and exits 0.
+every connection (version 2 routers first get Error Report code 13, Cache Shutdown) and
+exits 0. A restart starts a new session (new session ids unless --session-id is given, and
+no history): routers then sync the whole table. Replace FILE by writing a new file and
+renaming it over FILE; a file changed in place is read only once its size and time settle,
+and a reload that drops too much is refused.
 
 Exit codes: 0 stopped by a signal; 1 cannot listen, read the TLS or SSH files, serve
 metrics, or read the SLURM file at start; 2 usage.
@@ -92,6 +132,7 @@ const OPTIONS = {
   "tls-require-client-cert": { type: "boolean" },
   ...SSH_SERVE_OPTIONS,
   ...SOURCES_OPTIONS,
+  ...HARDENING_OPTIONS,
 } as const;
 
 /** Split `ADDR:PORT` allowing port 0 (any free port). */
@@ -102,14 +143,6 @@ function parseListen(s: string): { host: string; port: number } {
 }
 
 /** The table file as the server's payload source: loads one at a time, watched, logged. */
-/** `session N`, or `sessions A (v0), B (v1), C (v2)` when they differ by version. */
-function sessions(cache: RtrCache): string {
-  const ids = Array.from({ length: cache.maxVersion + 1 }, (_, v) => cache.sessionIdFor(v));
-  return ids.every((id) => id === cache.sessionId)
-    ? `session ${cache.sessionId}`
-    : `sessions ${ids.map((id, v) => `${id} (v${v})`).join(", ")}`;
-}
-
 class TableFile {
   readonly #file: string;
   readonly #server: PublishTarget;
@@ -119,10 +152,19 @@ class TableFile {
   #watcher: Deno.FsWatcher | undefined;
   #debounce: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(file: string, server: PublishTarget, log: (line: string) => void) {
+  /** Largest share of the records a reload may drop (null: any). */
+  readonly #maxDrop: number | null;
+
+  constructor(
+    file: string,
+    server: PublishTarget,
+    log: (line: string) => void,
+    maxDrop: number | null = null,
+  ) {
     this.#file = file;
     this.#server = server;
     this.#log = log;
+    this.#maxDrop = maxDrop;
   }
 
   /** Read the file and publish it; a request during a load runs once more afterwards. */
@@ -143,6 +185,12 @@ class TableFile {
 
   async #loadOnce(why: string): Promise<void> {
     const file = this.#file, cache = this.#server.cache, log = this.#log;
+    const keep = () =>
+      cache.hasData ? `still serving serial ${cache.serial}` : `serving "No Data Available"`;
+    if (file !== "-" && !(await settled(file))) {
+      log(`refused ${file} (${why}): still being written (it kept changing); ${keep()}`);
+      return;
+    }
     let loaded;
     try {
       loaded = await readTableFile(file);
@@ -154,6 +202,15 @@ class TableFile {
       return;
     }
     const c = tableCounts(loaded.table);
+    const served = cache.table && tableCounts(cache.table);
+    const drop = served && this.#maxDrop !== null &&
+      largeDrop(total(served), total(c), this.#maxDrop);
+    if (drop) {
+      log(
+        `refused ${file} (${why}): ${drop}, see --max-drop; ${keep()} (--allow-large-drop accepts such a reload)`,
+      );
+      return;
+    }
     let r;
     try {
       r = this.#server.publish(loaded.table);
@@ -171,9 +228,7 @@ class TableFile {
       `${c.vrps} VRPs (${c.vrpsIpv4} IPv4, ${c.vrpsIpv6} IPv6), ${c.routerKeys} router keys, ${c.aspas} ASPA`;
     if (r.previous === undefined) {
       log(
-        `loaded ${file} (${loaded.dialect}, ${why}): ${what}; ${
-          sessions(cache)
-        } serial ${r.serial}`,
+        `loaded ${file} (${loaded.dialect}, ${why}): ${what}; session ${cache.sessionId} serial ${r.serial}`,
       );
     } else if (!r.changed) {
       log(`reloaded ${file} (${why}): unchanged, serial stays ${r.serial}`);
@@ -221,6 +276,34 @@ class TableFile {
   /** Wait for a load under way. */
   async idle(): Promise<void> {
     if (this.#loading) await this.#loading;
+  }
+}
+
+/** `session N`, or `sessions A (v0), B (v1), C (v2)` when they differ by version. */
+function sessions(cache: RtrCache): string {
+  const ids = Array.from({ length: cache.maxVersion + 1 }, (_, v) => cache.sessionIdFor(v));
+  return ids.every((id) => id === cache.sessionId)
+    ? `session ${cache.sessionId}`
+    : `sessions ${ids.map((id, v) => `${id} (v${v})`).join(", ")}`;
+}
+
+/** Records of a table (VRPs, router keys, ASPA). */
+function total(c: { vrps: number; routerKeys: number; aspas: number }): number {
+  return c.vrps + c.routerKeys + c.aspas;
+}
+
+/** True once FILE's size and time are the same in two looks 100 ms apart (or it is gone). */
+async function settled(file: string): Promise<boolean> {
+  try {
+    return await waitSettled({
+      stat: async () => {
+        const st = await Deno.stat(file);
+        return { size: st.size, mtimeMs: st.mtime?.getTime() ?? null };
+      },
+      sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    });
+  } catch {
+    return true; // cannot stat: reading it says why
   }
 }
 
@@ -322,6 +405,7 @@ async function run(args: string[]): Promise<number> {
     throw new UsageError("--tls-require-client-cert needs --tls-client-ca FILE");
   }
   const ssh = sshServeOptions(p);
+  const hardening = parseHardening(p);
 
   const log = (line: string) => warn(`rtr serve: ${line}`);
   const cache = new RtrCache({
@@ -332,7 +416,10 @@ async function run(args: string[]): Promise<number> {
     retry,
     expire,
     aspaLayout: layout,
-    // Each chunk is written (awaited) before the next is made: one buffer per connection.
+    // The current serial's responses are encoded once and shared by every router (bounded);
+    // beyond the budget, each chunk is written (awaited) before the next is made in one buffer
+    // per connection.
+    sharedBytes: 128 * 1024 * 1024,
     reuseChunks: true,
   });
   const metrics = sourceFlags.metricsAt ? new ServeMetrics(cache) : undefined;
@@ -341,13 +428,44 @@ async function run(args: string[]): Promise<number> {
     notifyIntervalMs: notifyInterval * 1000,
     log,
     observe: metrics?.observe,
+    handshakeMs: hardening.handshakeMs,
+    firstQueryMs: hardening.firstQueryMs,
+    pduMs: hardening.pduMs,
   });
+
+  // Signal handlers before anything is announced: a SIGTERM right after "listening" (a
+  // supervisor, `timeout -s TERM`) must stop us cleanly, not kill us with status 143.
+  // Set once the listener is open; the SIGHUP handler, installed first, reloads what is there.
+  // deno-lint-ignore prefer-const
+  let source: TableFile | undefined;
+  // deno-lint-ignore prefer-const
+  let sources: ServeSources | undefined;
+  let stop!: (sig: string) => void;
+  const stopped = new Promise<string>((resolve) => stop = resolve);
+  const onHup = () => {
+    source?.reload("SIGHUP");
+    sources?.reload("SIGHUP");
+  };
+  const onInt = () => stop("SIGINT");
+  const onTerm = () => stop("SIGTERM");
+  Deno.addSignalListener("SIGHUP", onHup);
+  Deno.addSignalListener("SIGINT", onInt);
+  Deno.addSignalListener("SIGTERM", onTerm);
+  const unlisten = () => {
+    Deno.removeSignalListener("SIGHUP", onHup);
+    Deno.removeSignalListener("SIGINT", onInt);
+    Deno.removeSignalListener("SIGTERM", onTerm);
+  };
+
   const listener = await listen(
     at,
     tls ? { certFile: certFile!, keyFile: keyFile!, clientCaFile, requireClientCert } : null,
     log,
   );
-  if (!listener) return 1;
+  if (!listener) {
+    unlisten();
+    return 1;
+  }
   let sshListener: RtrListener | undefined;
   if (ssh) {
     try {
@@ -355,17 +473,23 @@ async function run(args: string[]): Promise<number> {
     } catch (e) {
       log(describeError(e));
       listener.close();
+      unlisten();
       return 1;
     }
   }
-  const sources = await ServeSources.open(server, sourceFlags, log, metrics);
+  sources = await ServeSources.open(server, sourceFlags, log, metrics) ?? undefined;
   if (!sources) {
     listener.close();
     sshListener?.close();
+    unlisten();
     return 1;
   }
-  const source = file === undefined ? undefined : new TableFile(file, sources.fileTarget, log);
+  source = file === undefined
+    ? undefined
+    : new TableFile(file, sources.fileTarget, log, hardening.maxDrop);
   await source?.reload("start");
+  // Watch before announcing: a change written right after "listening" is not missed.
+  await source?.watch();
   log(
     `listening on ${formatEndpoint(listener.addr)}${
       tls ? (clientCaFile ? " (TLS, client certificates)" : " (TLS)") : ""
@@ -374,28 +498,13 @@ async function run(args: string[]): Promise<number> {
   if (sshListener) {
     log(`serving SSH on ${formatEndpoint(sshListener.addr)} (subsystem rpki-rtr)`);
   }
-  await source?.watch();
   await sources.start();
-
-  let stop!: (sig: string) => void;
-  const stopped = new Promise<string>((resolve) => stop = resolve);
-  const onHup = () => {
-    source?.reload("SIGHUP");
-    sources.reload("SIGHUP");
-  };
-  const onInt = () => stop("SIGINT");
-  const onTerm = () => stop("SIGTERM");
-  Deno.addSignalListener("SIGHUP", onHup);
-  Deno.addSignalListener("SIGINT", onInt);
-  Deno.addSignalListener("SIGTERM", onTerm);
   server.serve(listener);
   if (sshListener) server.serve(sshListener);
 
   const sig = await stopped;
   log(`${sig}: closing ${server.connections} connection(s)`);
-  Deno.removeSignalListener("SIGHUP", onHup);
-  Deno.removeSignalListener("SIGINT", onInt);
-  Deno.removeSignalListener("SIGTERM", onTerm);
+  unlisten();
   source?.close();
   await sources.stop();
   await server.stop();

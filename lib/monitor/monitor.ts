@@ -160,7 +160,9 @@ export class Monitor {
     const srcs = this.sources;
     for (let s = 0; s < srcs.length; s++) {
       const st = srcs[s];
-      if (st.stale || st.lastMove === null || now - st.lastMove < this.#o.staleAfterMs) continue;
+      // An unreachable source is reported as such; "frozen serial" is for one that answers.
+      if (st.stale || st.unreachable || st.lastMove === null) continue;
+      if (now - st.lastMove < this.#o.staleAfterMs) continue;
       // Another source moved after this one did, and recently: it is alive, this one frozen.
       const othersMoved = srcs.some((o, j) =>
         j !== s && o.lastChange !== null && o.lastChange > st.lastMove! &&

@@ -251,6 +251,9 @@ Deno.test("rtr serve: --max-connections refuses routers beyond the bound", async
   try {
     const a = await RawRtr.connect(srv.port);
     await srv.waitLog(/connected \(1 open\)/);
+    // A negotiated router is never evicted to make room (an idle one would be).
+    await a.send(resetQuery(1));
+    assert.equal((await a.read()).pdus[0].type, 3);
     const b = await RawRtr.connect(srv.port);
     assert.ok(await b.closed(), "second router closed");
     await srv.waitLog(/refused: 1 connections open \(--max-connections 1\)/);
@@ -356,6 +359,237 @@ Deno.test("rtr serve: bad flags are usage errors (exit 2)", async () => {
       ["serve", "a.json", "--protocol", "3"],
       ["serve", "a.json", "--cert", "c.pem"],
       ["serve", "a.json", "--listen", "127.0.0.1:99999"],
+    ]
+  ) {
+    const r = await runRtr(args, { timeoutMs: 20000 });
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+    assert.match(r.stderr, /^rtr: /);
+  }
+});
+
+Deno.test("rtr serve: on SIGTERM a v2 router gets Error Report code 13 before the close, a v1 router a clean close; exit 0", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/t.json`;
+  await writeTable(file, 30);
+  const srv = await startServe(file);
+  const v1 = await RawRtr.connect(srv.port);
+  const v2 = await RawRtr.connect(srv.port);
+  try {
+    await v1.send(resetQuery(1));
+    await v2.send(resetQuery(2));
+    assert.equal(eodOf((await v1.read()).pdus).serial, 1);
+    assert.equal(eodOf((await v2.read()).pdus).serial, 1);
+    const code = srv.stop("SIGTERM");
+    const a = await v2.read(() => false);
+    assert.equal(a.closed, true);
+    assert.equal(a.pdus.length, 1);
+    const e = a.pdus[0];
+    assert.deepEqual(e.type === 10 && [e.version, e.errorCode, e.text], [
+      2,
+      13,
+      "Cache shutting down",
+    ]);
+    const b = await v1.read(() => false);
+    assert.deepEqual(b, { pdus: [], closed: true });
+    v1.close();
+    v2.close();
+    assert.equal(await code, 0);
+    assert.match(srv.log(), /sent Error Report code 13 \(Cache Shutdown\), closing/);
+  } finally {
+    v1.close();
+    v2.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("rtr serve: SIGTERM right after the listening line exits 0, every time", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/t.json`;
+  await writeTable(file, 5);
+  try {
+    const codes: number[] = [];
+    // 20 starts, 4 at a time: the signal lands as soon as "listening" is read.
+    for (let round = 0; round < 5; round++) {
+      codes.push(
+        ...await Promise.all(
+          [0, 1, 2, 3].map(async () => (await startServe(file)).stop("SIGTERM")),
+        ),
+      );
+    }
+    assert.deepEqual(codes, new Array(20).fill(0));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("rtr serve: idle and slowloris connections are closed at their deadlines, a full server evicts an idle one, and a router is served", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/t.json`;
+  await writeTable(file, 20);
+  const srv = await startServe(file, [
+    "--first-query-timeout",
+    "0.5",
+    "--pdu-timeout",
+    "0.5",
+    "--max-connections",
+    "2",
+  ]);
+  const open: RawRtr[] = [];
+  try {
+    const idle = await RawRtr.connect(srv.port);
+    open.push(idle);
+    assert.ok(await idle.closed(5000), "idle connection closed");
+    await srv.waitLog(/no query within 0\.5 s \(--first-query-timeout\), closing/);
+
+    // A router that negotiated and then sends half a Serial Query is told why.
+    const slow = await RawRtr.connect(srv.port);
+    open.push(slow);
+    await slow.send(resetQuery(2));
+    const { sessionId } = eodOf((await slow.read()).pdus);
+    await slow.send(serialQuery(2, sessionId, 1).subarray(0, 5));
+    const r = await slow.read(() => false, 5000);
+    assert.equal(r.closed, true);
+    const e = r.pdus[0];
+    assert.deepEqual(e.type === 10 && [e.errorCode, e.text], [
+      10,
+      "PDU not completed within 0.5 s",
+    ]);
+    await srv.waitLog(/\(--pdu-timeout\): sent Error Report code 10 \(Transport Error\)/);
+
+    // Two idle connections fill both slots: a router still gets in, the oldest idle one goes.
+    const a = await RawRtr.connect(srv.port);
+    const b = await RawRtr.connect(srv.port);
+    open.push(a, b);
+    await srv.waitLog(/connected \(2 open\)(.|\n)*connected \(2 open\)/);
+    const c = await RawRtr.connect(srv.port);
+    open.push(c);
+    await c.send(resetQuery(1));
+    assert.deepEqual(lines((await c.read()).pdus), await fileLines(file, 1));
+    assert.match(srv.log(), /evicted: no query after [\d.]+ s and every slot is taken/);
+    assert.ok(await a.closed(), "the oldest idle connection was evicted");
+  } finally {
+    for (const c of open) c.close();
+    assert.equal(await srv.stop(), 0);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("rtr serve: a TLS connection that never starts its handshake is closed at --handshake-timeout", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    if (!await makeCert(dir)) return;
+    const file = `${dir}/t.json`;
+    await writeTable(file, 20);
+    const srv = await startServe(file, [
+      "--tls",
+      "--cert",
+      `${dir}/cert.pem`,
+      "--key",
+      `${dir}/key.pem`,
+      "--handshake-timeout",
+      "0.5",
+    ]);
+    try {
+      const silent = await RawRtr.connect(srv.port);
+      await srv.waitLog(/connected \(1 open\)/);
+      // Deno keeps a TLS socket whose handshake never started open until the peer sends or
+      // leaves; the deadline frees the slot and says so.
+      await srv.waitLog(/TLS handshake not done within 0\.5 s \(--handshake-timeout\), closing/);
+      await srv.waitLog(/disconnected after [\d.]+ s, 0 bytes sent \(0 open\)/);
+      const r = await runRtr([
+        "snapshot",
+        `localhost:${srv.port}`,
+        "--tls",
+        "--ca",
+        `${dir}/cert.pem`,
+        "--format",
+        "ndjson",
+      ], { timeoutMs: 20000 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout.split("\n").filter((l) => l.includes('"type":"vrp"')).length, 20);
+      silent.close();
+    } finally {
+      assert.equal(await srv.stop(), 0);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A self-signed certificate for localhost in DIR; false (after a SKIPPED line) without openssl. */
+async function makeCert(dir: string): Promise<boolean> {
+  const gen = new Deno.Command("openssl", {
+    args: [
+      ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"],
+      ...["-keyout", `${dir}/key.pem`, "-out", `${dir}/cert.pem`, "-days", "1"],
+      ...["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+      ...["-addext", "basicConstraints=critical,CA:FALSE"],
+    ],
+    stdout: "null",
+    stderr: "null",
+  });
+  try {
+    if ((await gen.output()).success) return true;
+  } catch { /* no openssl */ }
+  console.warn("SKIPPED: openssl not available to make a test certificate");
+  return false;
+}
+
+/** `n` rpki-client CSV rows, 10.x.y.0/24 from `base`. */
+function csvRows(n: number, base = 0): string {
+  let out = "ASN,IP Prefix,Max Length,Trust Anchor\n";
+  for (let i = base; i < base + n; i++) {
+    out += `AS${64496 + i},10.${(i >> 8) & 255}.${i & 255}.0/24,24,ripe\n`;
+  }
+  return out;
+}
+
+Deno.test("rtr serve: a table rewritten in place that reads short, or as empty, is refused (--max-drop); --allow-large-drop accepts it", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/t.csv`;
+  await Deno.writeTextFile(file, csvRows(400));
+  const srv = await startServe(file, ["--notify-interval", "0.1"]);
+  try {
+    await srv.waitLog(/loaded .*t\.csv.*400 VRPs/);
+    // A rewrite caught at a line boundary: 150 of the 400 rows.
+    await Deno.writeTextFile(file, csvRows(150));
+    await srv.waitLog(
+      /refused .*t\.csv \(file changed\): 150 records would replace 400, a drop of 62\.5 % \(above 50 %\), see --max-drop; still serving serial 1/,
+    );
+    await Deno.writeTextFile(`${file}.tmp`, "[]");
+    await Deno.rename(`${file}.tmp`, file);
+    await srv.waitLog(/0 records would replace 400, a drop of 100 %/);
+    const c = await RawRtr.connect(srv.port);
+    await c.send(resetQuery(1));
+    const full = await c.read();
+    assert.equal(eodOf(full.pdus).serial, 1);
+    assert.equal(lines(full.pdus).length, 400);
+    // Within the bound (write, then rename): served.
+    await Deno.writeTextFile(`${file}.tmp`, csvRows(300, 250));
+    await Deno.rename(`${file}.tmp`, file);
+    await srv.waitLog(/serial 1 → 2 \(150 announced, 250 withdrawn\)/);
+    c.close();
+  } finally {
+    assert.equal(await srv.stop(), 0);
+  }
+  const lenient = await startServe(file, ["--allow-large-drop"]);
+  try {
+    await Deno.writeTextFile(`${file}.tmp`, csvRows(10));
+    await Deno.rename(`${file}.tmp`, file);
+    await lenient.waitLog(/serial 1 → 2 \(10 announced, 300 withdrawn\)/);
+  } finally {
+    assert.equal(await lenient.stop(), 0);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("rtr serve: bad hardening flags are usage errors (exit 2)", async () => {
+  for (
+    const args of [
+      ["serve", "a.json", "--max-drop", "120%"],
+      ["serve", "a.json", "--max-drop", "half"],
+      ["serve", "a.json", "--pdu-timeout", "0"],
+      ["serve", "a.json", "--first-query-timeout", "-1"],
     ]
   ) {
     const r = await runRtr(args, { timeoutMs: 20000 });
