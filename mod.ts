@@ -163,30 +163,16 @@ export {
 export {
   AspaExplanation,
   AspaIndex,
+  type AspaInvalidReason,
   type AspaProcedure,
   type AspaState,
   describeExplanation,
   type HopResult,
   type NeighbourRole,
+  type ParsedRoute,
   parsePathLine,
+  type PathLine,
   type PathRoute,
+  type PathSegment,
   type VerifyOptions,
 } from "./lib/rov/mod.ts";
-
-// Conformance probe of a cache.
-export {
-  type Outcome,
-  type ProbeContext,
-  type ProbeOptions,
-  type ProbeSummary,
-  type ReportFormat,
-  type ReportWriter,
-  reportWriter,
-  runProbe,
-  type Scenario,
-  type ScenarioResult,
-  SCENARIOS,
-  selectScenarios,
-  type Status,
-  summarize,
-} from "./lib/probe/mod.ts";

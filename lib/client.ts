@@ -28,8 +28,11 @@ import {
 
 /** Progress figures of a running sync. */
 export interface Progress {
+  /** PDUs received so far. */
   pdus: number;
+  /** Bytes received so far. */
   bytes: number;
+  /** Milliseconds since the connection opened. */
   elapsedMs: number;
 }
 
@@ -39,6 +42,7 @@ export interface SyncOptions extends ConnectOptions {
   version?: number;
   /** Seconds the cache may stay silent: while connecting and while the response arrives (default 30). */
   timeoutSec?: number;
+  /** Records the bytes of the connection (raw dump, pcap). */
   tap?: WireTap;
   /** Called about four times a second during a sync. */
   onProgress?: (p: Progress) => void;
@@ -54,6 +58,7 @@ export interface SyncOptions extends ConnectOptions {
   dialer?: Dialer;
   /** Caps on one response (records, payload bytes); default: the session's. */
   maxResponseRecords?: number;
+  /** Bytes one response may hold before End of Data (default: generous, see ClientSession). */
   maxResponseBytes?: number;
 }
 
@@ -63,11 +68,15 @@ export interface SyncOutcome {
   result?: SyncResult;
   /** True when the cache answered a Serial Query with Cache Reset. */
   cacheReset: boolean;
+  /** The protocol version the sync ended at. */
   version: number;
   /** The version negotiation started from, when it had to go lower. */
   downgradedFrom?: number;
+  /** PDUs received. */
   pdus: number;
+  /** Bytes received. */
   bytes: number;
+  /** Milliseconds the sync took. */
   elapsedMs: number;
 }
 

@@ -18,15 +18,21 @@ export { type Clock, systemClock } from "./clock.ts";
 
 /** Options of a follower. */
 export interface FollowOptions extends ConnectOptions {
+  /** Version of the first query (default 2). */
   version?: number;
   /** Seconds the cache may stay silent: while connecting and while a response arrives. */
   timeoutSec?: number;
   /** Seconds to wait after a failed connect or query (overrides the cache's Retry). */
   retrySec?: number;
+  /** A stored session to resume with a Serial Query. */
   resume?: ResumeState & { lastSuccess?: number };
+  /** Ask for the delta since this serial of this session (no table of ours). */
   startFrom?: { sessionId: number; serial: number };
+  /** Records the bytes of each connection (raw dump, pcap). */
   tap?: WireTap;
+  /** Time and timers (default the system clock). */
   clock?: Clock;
+  /** Stops the follower when aborted. */
   signal?: AbortSignal;
   /** Opens connections (default TCP or TLS). */
   dialer?: Dialer;
@@ -36,6 +42,7 @@ export interface FollowOptions extends ConnectOptions {
   random?: () => number;
   /** Caps on one response (records, payload bytes); default: the session's. */
   maxResponseRecords?: number;
+  /** Bytes one response may hold before End of Data. */
   maxResponseBytes?: number;
 }
 

@@ -86,6 +86,7 @@ export class RtrServer {
   #notifyPending = false;
   #stopping = false;
 
+  /** A server for `cache`; nothing is served until `serve(listener)`. */
   constructor(cache: RtrCache, options: ServerOptions = {}) {
     this.cache = cache;
     this.#clock = options.clock ?? systemClock;

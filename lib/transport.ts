@@ -10,7 +10,9 @@ import { fileErrorText } from "./io/mod.ts";
 
 /** One end of a connection: an address and a port. */
 export interface Endpoint {
+  /** Address, as text. */
   hostname: string;
+  /** TCP port. */
   port: number;
 }
 
@@ -20,12 +22,17 @@ export interface Endpoint {
  * stream, `write` may write fewer bytes than given.
  */
 export interface RtrConn {
+  /** This end's address. */
   readonly localAddr: Endpoint;
+  /** The peer's address. */
   readonly remoteAddr: Endpoint;
+  /** Read into `buf`: the byte count, or null at end of stream. */
   read(buf: Uint8Array): Promise<number | null>;
+  /** Write some of `bytes`: the count written. */
   write(bytes: Uint8Array): Promise<number>;
   /** Half-close: no more writes from this side; reads go on. */
   closeWrite(): Promise<void>;
+  /** Close both directions. */
   close(): void;
   /** Complete the TLS handshake now (TLS connections only). */
   handshake?(): Promise<void>;
@@ -33,7 +40,9 @@ export interface RtrConn {
 
 /** Accepts connections until closed. */
 export interface RtrListener extends AsyncIterable<RtrConn> {
+  /** The address listened on. */
   readonly addr: Endpoint;
+  /** Stop accepting. */
   close(): void;
 }
 
@@ -155,7 +164,9 @@ class ByteQueue {
 
 /** Where and how to connect. */
 export interface ConnectOptions {
+  /** The cache's host name or address. */
   host: string;
+  /** The cache's port. */
   port: number;
   /** Use TLS (RFC 8210 §9.4). */
   tls?: boolean;
@@ -163,6 +174,7 @@ export interface ConnectOptions {
   caFile?: string;
   /** PEM client certificate and key files. */
   certFile?: string;
+  /** PEM private key of the client certificate. */
   keyFile?: string;
   /** Connect timeout in milliseconds. */
   timeoutMs?: number;
@@ -230,9 +242,13 @@ export function connReadable(
 
 /** Observes the bytes of a connection (raw dump, pcap). Methods must copy what they keep. */
 export interface WireTap {
+  /** The connection opened. */
   connected?(local: Deno.NetAddr, remote: Deno.NetAddr, time: number): void;
+  /** Bytes received from the peer. */
   received(bytes: Uint8Array, time: number): void;
+  /** Bytes sent to the peer. */
   sent?(bytes: Uint8Array, time: number): void;
+  /** The connection closed. */
   closed?(time: number): void;
   /** Finish writing (rename into place). */
   finish(): Promise<void>;

@@ -55,6 +55,7 @@ export class CacheConnection {
   /** Complete PDUs received so far. */
   pdus = 0;
 
+  /** One router's conversation with `cache`. */
   constructor(cache: RtrCache) {
     this.#cache = cache;
   }

@@ -67,7 +67,9 @@ export class RtrCache {
   readonly maxVersion: number;
   /** End of Data timers (v1+). */
   readonly refresh: number;
+  /** Retry Interval sent in End of Data, seconds (RFC 8210 §6). */
   readonly retry: number;
+  /** Expire Interval sent in End of Data, seconds (RFC 8210 §6). */
   readonly expire: number;
   /** ASPA layout for v2 sessions. */
   readonly aspaLayout: AspaLayout;
@@ -88,6 +90,7 @@ export class RtrCache {
   #shared = new Map<string, Response>();
   #sharedSize = 0;
 
+  /** A cache with no table yet (queries get No Data Available until `update`). */
   constructor(options: CacheOptions) {
     this.sessionId = options.sessionId & 0xffff;
     this.#sessionIds = [0, 1, 2].map((v) => (options.sessionIds?.[v] ?? this.sessionId) & 0xffff);

@@ -36,6 +36,7 @@ export interface UpdateResult {
   previous?: number;
   /** Net change from the previous table (zeros for the first). */
   announced: number;
+  /** Records withdrawn by this serial. */
   withdrawn: number;
 }
 

@@ -81,6 +81,7 @@ export interface FollowMachineOptions {
   random?: () => number;
   /** Caps on one response (records, payload bytes); default: the session's. */
   maxResponseRecords?: number;
+  /** Bytes one response may hold before End of Data. */
   maxResponseBytes?: number;
 }
 
