@@ -6,6 +6,7 @@
  * one beside it), serves metrics, logs to stderr and handles signals. The protocol lives in
  * lib/cache/ and the connections in lib/server.ts.
  */
+import { type FileWatch, watchFile } from "../io/mod.ts";
 import { largeDrop, RtrCache, waitSettled } from "../cache/mod.ts";
 import { describeError, UsageError } from "../errors.ts";
 import { readTableFile } from "../formats/read.ts";
@@ -149,8 +150,7 @@ class TableFile {
   readonly #log: (line: string) => void;
   #loading: Promise<void> | null = null;
   #again = false;
-  #watcher: Deno.FsWatcher | undefined;
-  #debounce: ReturnType<typeof setTimeout> | undefined;
+  #watch: FileWatch | undefined;
 
   /** Largest share of the records a reload may drop (null: any). */
   readonly #maxDrop: number | null;
@@ -244,22 +244,7 @@ class TableFile {
     const file = this.#file;
     if (file === "-") return;
     try {
-      const slash = file.lastIndexOf("/");
-      const dir = slash >= 0 ? file.slice(0, slash) || "/" : ".";
-      const base = file.slice(slash + 1);
-      const realDir = await Deno.realPath(dir);
-      const target = `${realDir === "/" ? "" : realDir}/${base}`;
-      const watcher = this.#watcher = Deno.watchFs(realDir, { recursive: false });
-      (async () => {
-        try {
-          for await (const ev of watcher) {
-            if (ev.kind === "access") continue;
-            if (!ev.paths.some((q) => q === target)) continue;
-            clearTimeout(this.#debounce);
-            this.#debounce = setTimeout(() => this.reload("file changed"), 150);
-          }
-        } catch { /* watcher closed */ }
-      })();
+      this.#watch = await watchFile(file, () => this.reload("file changed"));
     } catch (e) {
       this.#log(`cannot watch ${file}: ${describeError(e)}; reload with SIGHUP`);
     }
@@ -267,10 +252,7 @@ class TableFile {
 
   /** Stop watching. */
   close(): void {
-    clearTimeout(this.#debounce);
-    try {
-      this.#watcher?.close();
-    } catch { /* closed */ }
+    this.#watch?.close();
   }
 
   /** Wait for a load under way. */

@@ -4,6 +4,7 @@
  * watched for `serve`: a changed file is read again, and a file that cannot be read or is not
  * valid SLURM is refused with one line saying why, the last good one staying in force.
  */
+import { type FileWatch, watchFile } from "../io/mod.ts";
 import { InputError, RtrError } from "../errors.ts";
 import { applySlurm, parseSlurm, type Slurm, slurmCounts } from "../model/slurm.ts";
 import type { PayloadTable } from "../model/mod.ts";
@@ -76,8 +77,7 @@ export class SlurmWatch {
   #current: Slurm | null = null;
   #loads = 0;
   #refusals = 0;
-  #watcher: Deno.FsWatcher | undefined;
-  #debounce: ReturnType<typeof setTimeout> | undefined;
+  #watch: FileWatch | undefined;
   #loading: Promise<boolean> | null = null;
   #again = false;
 
@@ -139,22 +139,7 @@ export class SlurmWatch {
   async watch(): Promise<void> {
     const file = this.path;
     try {
-      const slash = file.lastIndexOf("/");
-      const dir = slash >= 0 ? file.slice(0, slash) || "/" : ".";
-      const base = file.slice(slash + 1);
-      const realDir = await Deno.realPath(dir);
-      const target = `${realDir === "/" ? "" : realDir}/${base}`;
-      const watcher = this.#watcher = Deno.watchFs(realDir, { recursive: false });
-      (async () => {
-        try {
-          for await (const ev of watcher) {
-            if (ev.kind === "access") continue;
-            if (!ev.paths.some((q) => q === target)) continue;
-            clearTimeout(this.#debounce);
-            this.#debounce = setTimeout(() => this.reload("file changed"), 150);
-          }
-        } catch { /* watcher closed */ }
-      })();
+      this.#watch = await watchFile(file, () => this.reload("file changed"));
     } catch (e) {
       this.#o.log(`cannot watch SLURM ${file}: ${(e as Error).message}; reload with SIGHUP`);
     }
@@ -162,10 +147,7 @@ export class SlurmWatch {
 
   /** Stop watching and wait for a load under way. */
   async close(): Promise<void> {
-    clearTimeout(this.#debounce);
-    try {
-      this.#watcher?.close();
-    } catch { /* closed */ }
+    this.#watch?.close();
     if (this.#loading) await this.#loading;
   }
 }

@@ -6,3 +6,4 @@ export * from "./file_error.ts";
 export * from "./input_file.ts";
 export * from "./magic.ts";
 export * from "./ascii.ts";
+export * from "./file_watch.ts";
