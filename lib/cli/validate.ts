@@ -5,6 +5,7 @@
  * NDJSON `validation` records naming the deciding VRPs, an aligned text table, or RTRlib
  * `rpki-rov` answer lines (docs/formats.md §4).
  */
+import { eachLine } from "../io/mod.ts";
 import { UsageError } from "../errors.ts";
 import { formatPrefix } from "../model/prefix.ts";
 import { inputErrorLine, VALIDATION_HEAD } from "../formats/records.ts";
@@ -278,10 +279,10 @@ async function validateStream(
   input: ReadableStream<Uint8Array>,
   w: ResultWriter,
 ): Promise<number> {
-  const dec = new TextDecoder();
-  let rest = "", lineNo = 0, bad = 0;
-  const one = (line: string): void => {
-    lineNo++;
+  let bad = 0;
+  // Answer what has arrived after each chunk: a program talking to us line by line gets its
+  // answers.
+  await eachLine(input, (line, lineNo) => {
     const t = line.trim();
     if (t === "" || t.charCodeAt(0) === 35 /* # */) return;
     const r = parseRouteLine(t);
@@ -289,22 +290,7 @@ async function validateStream(
       bad++;
       w.error(lineNo, r);
     } else w.route(r);
-  };
-  for await (const chunk of input) {
-    const text = rest + dec.decode(chunk, { stream: true });
-    let start = 0;
-    for (;;) {
-      const nl = text.indexOf("\n", start);
-      if (nl < 0) break;
-      one(text.slice(start, nl));
-      start = nl + 1;
-    }
-    rest = text.slice(start);
-    // Answer what has arrived: a program talking to us line by line gets its answers.
-    await w.out.flush();
-  }
-  rest += dec.decode();
-  if (rest !== "") one(rest);
+  }, () => w.out.flush());
   return bad;
 }
 

@@ -5,6 +5,7 @@
  * `validation` records with an `rov` and an `aspa` verdict, a text line per route with the first
  * failing hop in words, or a summary of (rov × aspa) counts.
  */
+import { eachLine } from "../io/mod.ts";
 import { UsageError } from "../errors.ts";
 import { formatPrefix, putIpv4, putIpv6 } from "../model/prefix.ts";
 import { W } from "../model/vrp_set.ts";
@@ -371,10 +372,8 @@ function pad(s: string, n: number): string {
 
 /** Verify every line of `input`, answering each chunk as it arrives; returns the bad lines. */
 async function verifyStream(input: ReadableStream<Uint8Array>, w: AspaWriter): Promise<number> {
-  const dec = new TextDecoder();
-  let rest = "", lineNo = 0, bad = 0;
-  const one = (line: string): void => {
-    lineNo++;
+  let bad = 0;
+  await eachLine(input, (line, lineNo) => {
     const t = line.trim();
     if (t === "" || t.charCodeAt(0) === 35 /* # */) return;
     const r = parsePathLine(t);
@@ -383,21 +382,7 @@ async function verifyStream(input: ReadableStream<Uint8Array>, w: AspaWriter): P
       bad++;
       w.error(lineNo, r);
     } else w.route(r);
-  };
-  for await (const chunk of input) {
-    const text = rest + dec.decode(chunk, { stream: true });
-    let start = 0;
-    for (;;) {
-      const nl = text.indexOf("\n", start);
-      if (nl < 0) break;
-      one(text.slice(start, nl));
-      start = nl + 1;
-    }
-    rest = text.slice(start);
-    await w.flush();
-  }
-  rest += dec.decode();
-  if (rest !== "") one(rest);
+  }, () => w.flush());
   return bad;
 }
 

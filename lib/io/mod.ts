@@ -7,3 +7,4 @@ export * from "./input_file.ts";
 export * from "./magic.ts";
 export * from "./ascii.ts";
 export * from "./file_watch.ts";
+export * from "./lines.ts";
