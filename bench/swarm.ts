@@ -2,7 +2,9 @@
  * Many RTR routers in one process, for the fan-out and soak benchmarks (not a test): each
  * honest router sends a Reset Query, walks the PDU headers of the answer (touching each prefix
  * PDU's header and flags only) to keep a count of the records it holds, and answers Serial
- * Notify with a Serial Query (RFC 8210 §6.2, §8.2). Hostile ones connect and then misbehave.
+ * Notify with a Serial Query (RFC 8210 §6.2, §8.2). A hashing router also reads each prefix
+ * PDU's fields (RFC 8210 §5.6, §5.7) into an order-free checksum of the records it holds, to
+ * compare with `tableHash` of the table served. Hostile ones connect and then misbehave.
  * Also: starting `rtr serve` or StayRTR on a table, following a process's resident memory, and
  * writing a changed table. Every wait is bounded.
  */
@@ -23,9 +25,19 @@ export class SwarmRouter {
   readonly eodAt: number[] = [];
   /** performance.now() of each Serial Notify, in order. */
   readonly notifyAt: number[] = [];
-  /** Set when the cache sent an Error Report or the connection failed. */
+  /** Set when the cache sent an Error Report, closed the connection, or it failed. */
   error = "";
   closed = false;
+  /** From the connect call to connected, and to its Reset Query written, ms (-1 before). */
+  connectMs = -1;
+  queryMs = -1;
+  /** The longest wait for a read before the first End of Data, ms. */
+  maxGapMs = 0;
+  /** The local port of its connection (0 before it connects), to find it in a cache's log. */
+  localPort = 0;
+  /** Hashing routers: the sum of `prefixHash` over the records held, mod 2^32. */
+  sum = 0;
+  readonly hashing: boolean;
   #conn: Deno.TcpConn | null = null;
   // PDU walker state, across reads.
   #hdr = new Uint8Array(8);
@@ -38,19 +50,32 @@ export class SwarmRouter {
   #type = 0;
   #len = 0;
 
-  constructor(version: number) {
+  /** A router speaking `version`; with `hash`, it also keeps `sum` (see `prefixHash`). */
+  constructor(version: number, hash = false) {
     this.version = version;
+    this.hashing = hash;
   }
 
   /** Connect, send a Reset Query, and read until closed (resolves then). */
   async run(port: number, bufSize = 64 * 1024): Promise<void> {
     try {
+      const t = performance.now();
       this.#conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      this.localPort = this.#conn.localAddr.port;
+      this.connectMs = performance.now() - t;
       await this.#send(new Uint8Array([this.version, 2, 0, 0, 0, 0, 0, 8]));
+      this.queryMs = performance.now() - t;
       const buf = new Uint8Array(bufSize);
+      let last = performance.now();
       while (true) {
         const n = await this.#conn.read(buf);
-        if (n === null) break;
+        const now = performance.now();
+        if (now - last > this.maxGapMs && this.eodAt.length === 0) this.maxGapMs = now - last;
+        last = now;
+        if (n === null) {
+          if (!this.closed) this.error ||= "connection closed by the cache";
+          break;
+        }
         this.bytes += n;
         this.#walk(buf, n);
       }
@@ -95,15 +120,22 @@ export class SwarmRouter {
         if (this.#skip === 0 && this.#collect) this.#pdu();
         continue;
       }
-      // Fast path: a whole prefix PDU header in this read.
+      // Fast path: a whole prefix PDU header in this read (a hashing router: the whole PDU).
       if (this.#hfill === 0 && i + 9 <= n && (buf[i + 1] === 4 || buf[i + 1] === 6)) {
         const len = ((buf[i + 4] << 24) | (buf[i + 5] << 16) | (buf[i + 6] << 8) | buf[i + 7]) >>>
           0;
-        this.held += (buf[i + 8] & 1) === 1 ? 1 : -1;
-        this.#skip = len - 8;
-        this.#collect = false;
-        i += 8;
-        continue;
+        if (!this.hashing) {
+          this.held += (buf[i + 8] & 1) === 1 ? 1 : -1;
+          this.#skip = len - 8;
+          this.#collect = false;
+          i += 8;
+          continue;
+        }
+        if (i + len <= n && len >= 20) {
+          this.#prefix(buf, i, len);
+          i += len;
+          continue;
+        }
       }
       while (this.#hfill < 8 && i < n) this.#hdr[this.#hfill++] = buf[i++];
       if (this.#hfill < 8) break;
@@ -112,7 +144,7 @@ export class SwarmRouter {
       this.#type = h[1];
       this.#len = ((h[4] << 24) | (h[5] << 16) | (h[6] << 8) | h[7]) >>> 0;
       this.#skip = this.#len - 8;
-      if (this.#type === 4 || this.#type === 6) {
+      if ((this.#type === 4 || this.#type === 6) && !this.hashing) {
         this.#collect = false;
         if (i < n) {
           this.held += (buf[i] & 1) === 1 ? 1 : -1;
@@ -126,12 +158,37 @@ export class SwarmRouter {
     }
   }
 
-  /** A non-prefix PDU, its first 64 bytes in #small. */
+  /** A prefix PDU of `len` bytes at `b[o]`, for a hashing router: count and checksum. */
+  #prefix(b: Uint8Array, o: number, len: number): void {
+    const v6 = len >= 32 ? 1 : 0;
+    const meta = (v6 << 16) | (b[o + 9] << 8) | b[o + 10];
+    const h = v6
+      ? prefixHash(
+        meta,
+        be32(b, o + 12),
+        be32(b, o + 16),
+        be32(b, o + 20),
+        be32(b, o + 24),
+        be32(b, o + 28),
+      )
+      : prefixHash(meta, be32(b, o + 12), 0, 0, 0, be32(b, o + 16));
+    if ((b[o + 8] & 1) === 1) {
+      this.held++;
+      this.sum = (this.sum + h) >>> 0;
+    } else {
+      this.held--;
+      this.sum = (this.sum - h) >>> 0;
+    }
+  }
+
+  /** A PDU (a hashing router's prefix PDU, or any other), its first 64 bytes in #small. */
   #pdu(): void {
     const s = this.#small, t = this.#type;
     this.#collect = false;
     const u32 = (o: number) => ((s[o] << 24) | (s[o + 1] << 16) | (s[o + 2] << 8) | s[o + 3]) >>> 0;
-    if (t === 3) {
+    if (t === 4 || t === 6) {
+      if (this.#len >= 20 && this.#len <= 64) this.#prefix(s, 0, this.#len);
+    } else if (t === 3) {
       this.sessionId = (s[2] << 8) | s[3];
     } else if (t === 7) {
       this.serial = u32(8);
@@ -145,6 +202,7 @@ export class SwarmRouter {
       this.#send(q).catch(() => {});
     } else if (t === 8) {
       this.held = 0;
+      this.sum = 0;
       this.#send(new Uint8Array([this.version, 2, 0, 0, 0, 0, 0, 8])).catch(() => {});
     } else if (t === 10) {
       const code = (s[2] << 8) | s[3];
@@ -153,20 +211,76 @@ export class SwarmRouter {
   }
 }
 
+/** The big-endian u32 at `b[k]`. */
+function be32(b: Uint8Array, k: number): number {
+  return ((b[k] << 24) | (b[k + 1] << 16) | (b[k + 2] << 8) | b[k + 3]) >>> 0;
+}
+
+function mix(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = Math.imul((k << 15) | (k >>> 17), 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+/**
+ * A 32-bit hash of one VRP (MurmurHash3's mixing) from the words of a packed VrpSet record:
+ * `meta` (v6 << 16 | prefix length << 8 | max length), the address words (IPv4: `a0`, the rest
+ * 0) and the ASN. A table's checksum is the sum of its records' hashes mod 2^32, so it follows
+ * announcements and withdrawals in any order.
+ */
+export function prefixHash(
+  meta: number,
+  a0: number,
+  a1: number,
+  a2: number,
+  a3: number,
+  asn: number,
+): number {
+  let h = mix(mix(mix(mix(mix(mix(0x9747b28c, meta), a0), a1), a2), a3), asn) ^ 24;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The checksum a hashing SwarmRouter holds for `d`, a packed VrpSet's words (6 per record). */
+export function tableHash(d: Uint32Array, size: number): number {
+  let sum = 0;
+  for (let x = 0; x < size * 6; x += 6) {
+    sum = (sum + prefixHash(d[x], d[x + 1], d[x + 2], d[x + 3], d[x + 4], d[x + 5])) >>> 0;
+  }
+  return sum;
+}
+
 /** Kinds of hostile client. */
 export type HostileKind = "idle" | "slowloris" | "garbage" | "never-reading";
 
+/** What the hostile clients of one kind saw. */
+export interface HostileStats {
+  /** Connections opened. */
+  connects: number;
+  /** Connects that failed. */
+  refused: number;
+  /** Connections the cache closed (or reset) before the client's end. */
+  closed: number;
+  /** Total time connections stayed open, ms. */
+  heldMs: number;
+}
+
 /**
- * A hostile client until `until` (performance.now() ms): reconnects whenever the cache closes
- * it, and counts its connections. idle: connects and sends nothing; slowloris: a byte of a Reset
- * Query every `drip` ms; garbage: random bytes; never-reading: Reset Queries, never a read.
+ * A hostile client until `until` (performance.now() ms): reconnects `pause` ms after the cache
+ * closes it, and counts its connections. idle: connects and sends nothing; slowloris: a byte of
+ * a Reset Query every `drip` ms; garbage: random bytes; never-reading: Reset Queries (64 at
+ * once, then one every `drip` ms, so a write fails once the cache has closed), never a read.
  */
 export async function hostile(
   kind: HostileKind,
   port: number,
   until: number,
-  stats: { connects: number; refused: number },
+  stats: HostileStats,
   drip = 2000,
+  pause = 100,
 ): Promise<void> {
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   while (performance.now() < until) {
@@ -175,32 +289,47 @@ export async function hostile(
       conn = await Deno.connect({ hostname: "127.0.0.1", port });
     } catch {
       stats.refused++;
-      await sleep(500);
+      await sleep(Math.max(pause, 500));
       continue;
     }
     stats.connects++;
+    const opened = performance.now();
+    let open = true;
+    let wake = () => {};
     const gone = (async () => {
-      const b = new Uint8Array(kind === "never-reading" ? 1 : 4096);
-      if (kind === "never-reading") return await new Promise<void>(() => {});
+      if (kind === "never-reading") return await new Promise<void>((r) => wake = r);
+      const b = new Uint8Array(4096);
       try {
         while ((await conn.read(b)) !== null) { /* drop */ }
       } catch { /* reset */ }
-    })();
-    let open = true;
-    gone.then(() => open = false);
+    })().then(() => {
+      open = false;
+    });
+    /** Wait `ms` (at most until the end), or less if the cache closes first. */
+    const nap = async (ms: number) => {
+      let t: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        gone,
+        new Promise((r) => t = setTimeout(r, Math.max(0, Math.min(ms, until - performance.now())))),
+      ]);
+      clearTimeout(t);
+    };
     try {
       if (kind === "never-reading") {
         const q = new Uint8Array(8 * 64);
         for (let i = 0; i < 64; i++) q.set([1, 2, 0, 0, 0, 0, 0, 8], i * 8);
         await conn.write(q);
-        await Promise.race([gone, sleep(Math.max(0, until - performance.now()))]);
+        while (performance.now() < until) {
+          await nap(drip);
+          await conn.write(q.subarray(0, 8));
+        }
       } else if (kind === "idle") {
-        await Promise.race([gone, sleep(Math.max(0, until - performance.now()))]);
+        while (open && performance.now() < until) await nap(until - performance.now());
       } else if (kind === "slowloris") {
         const q = [1, 2, 0, 0, 0, 0, 0];
         for (let i = 0; open && performance.now() < until; i = (i + 1) % q.length) {
           await conn.write(new Uint8Array([q[i]]));
-          await Promise.race([gone, sleep(drip)]);
+          await nap(drip);
         }
       } else {
         const junk = new Uint8Array(512);
@@ -208,14 +337,19 @@ export async function hostile(
           crypto.getRandomValues(junk);
           junk[0] = 9; // no known version: an Error Report and a close
           await conn.write(junk);
-          await Promise.race([gone, sleep(200)]);
+          await nap(200);
         }
       }
-    } catch { /* closed by the cache */ }
+    } catch {
+      open = false; // closed or reset by the cache
+    }
+    if (!open && performance.now() < until) stats.closed++;
+    stats.heldMs += performance.now() - opened;
+    wake();
     try {
       conn.close();
     } catch { /* closed */ }
-    await sleep(100);
+    await sleep(pause);
   }
 }
 
@@ -227,12 +361,16 @@ export interface ServerProcess {
   stop(): Promise<number>;
 }
 
-/** Start a server; resolves when `ready` matches its output and its port accepts. */
+/**
+ * Start a server; resolves when `ready` matches its output and its port accepts. `onLine`, if
+ * given, sees every whole line of its output (the kept log is only the last few MB).
+ */
 export async function spawnServer(
   cmd: string[],
   ready: RegExp,
   port: number,
   timeoutMs = 300_000,
+  onLine?: (line: string) => void,
 ): Promise<ServerProcess> {
   const child = new Deno.Command(cmd[0], {
     args: cmd.slice(1),
@@ -243,9 +381,17 @@ export async function spawnServer(
   let log = "";
   for (const s of [child.stdout, child.stderr]) {
     (async () => {
+      const d = new TextDecoder();
+      let rest = "";
       for await (const c of s) {
-        log += dec.decode(c);
+        const text = d.decode(c, { stream: true });
+        log += text;
         if (log.length > 4_000_000) log = log.slice(-2_000_000);
+        if (onLine) {
+          const lines = (rest + text).split("\n");
+          rest = lines.pop()!;
+          for (const l of lines) onLine(l);
+        }
       }
     })();
   }
@@ -388,14 +534,22 @@ export async function tableFile(
 }
 
 /**
- * Write `to`: the table of `from` with its first `change / 2` ROAs dropped and as many new
- * ones added (a change of `change` records), written then renamed. Returns its VRP count.
+ * Write `to`: the table of `from` with `change / 2` ROAs dropped (the first ones; with `round`
+ * k, those after the first k × change / 2) and as many new ones added (different ones in each
+ * round), written then renamed; the tables of two rounds differ by about 2 × `change` records.
+ * Returns its ROA count.
  */
-export async function writeChanged(from: string, to: string, change: number): Promise<number> {
+export async function writeChanged(
+  from: string,
+  to: string,
+  change: number,
+  round = 0,
+): Promise<number> {
   const t = JSON.parse(await Deno.readTextFile(from));
   const half = Math.floor(change / 2);
-  t.roas.splice(0, half);
-  for (let i = 0; i < half; i++) {
+  t.roas.splice(round * half, half);
+  for (let j = 0; j < half; j++) {
+    const i = round * half + j;
     t.roas.push({
       prefix: `100.${64 + ((i >> 8) & 63)}.${i & 255}.0/24`,
       maxLength: 24,
