@@ -3,24 +3,27 @@
  * routers on one server for a few minutes. Hostile clients (bench/swarm.ts: idle, slowloris,
  * garbage, never-reading) reconnect whenever the server drops them, with the server's deadlines
  * set short (first query, started PDU, and 3 × Retry for a router that stops reading, 8210bis
- * §10) and `--max-connections` below honest + hostile, so that honest routers are admitted only
- * if hostile ones are evicted. The honest routers do a full sync; then, every `--interval`
- * seconds, the table file is replaced, the server sends Serial Notify (RFC 8210 §5.2, §8.2) and
- * every honest router must hold exactly the new table (count, serial and session; hashing
- * routers also a checksum of every record) again. Between two changes a fraction of the honest
- * routers reconnects with a fresh Reset Query and must be admitted and synced. The server's
- * resident memory is followed throughout and must stay under `--max-rss-mb`.
+ * §10) and `--max-connections` below honest + hostile, so that honest routers get in only if
+ * hostile ones are evicted. The honest routers do a full sync (at most `--sync-concurrency` at
+ * once); then, every `--interval` seconds, the table file is replaced, the server sends Serial
+ * Notify (RFC 8210 §5.2, §8.2) and every honest router must hold exactly the new table again:
+ * count, serial and session, and for the hashing ones a checksum of every record. Between two
+ * changes a fraction of the honest routers reconnects with a fresh Reset Query and must be
+ * admitted and synced. The server's resident memory is followed throughout and must stay under
+ * `--max-rss-mb`.
  *
  * Usage: deno task soak [--routers 1000] [--hostile 1000] [--count 800000] [--seconds 180]
- *        [--version 1] [--timeout 300] [--max-rss-mb 1024] [--interval 25] [--change 1000]
- *        [--reconnect 0.1] [--hash 100] [--max-connections N] [--first-query-timeout 3]
- *        [--pdu-timeout 3] [--retry 5] [--hostile-pause 1000] [--rtr CMD]
+ *        [--version 1] [--timeout 300] [--max-rss-mb 1024] [--interval 25]
+ *        [--sync-concurrency 100] [--change 1000] [--reconnect 0.1] [--hash 100]
+ *        [--max-connections N] [--first-query-timeout 4] [--pdu-timeout 2] [--retry 5]
+ *        [--hostile-pause 1000] [--rtr CMD]
  * The main knobs also come from the environment: RTR_SOAK_ROUTERS, RTR_SOAK_HOSTILE,
  * RTR_SOAK_COUNT, RTR_SOAK_SECONDS, RTR_SOAK_VERSION, RTR_SOAK_TIMEOUT, RTR_SOAK_MAX_RSS_MB,
- * RTR_SOAK_INTERVAL (a flag wins over the environment). Exit 0 when every honest router held
- * the exact table after the first sync, every round and at the end, every reconnect was
- * admitted, and the peak RSS stayed under the bound; 1 otherwise, with the reasons. Files go to
- * bench/out/ (git-ignored).
+ * RTR_SOAK_INTERVAL, RTR_SOAK_SYNC_CONCURRENCY (a flag wins). Exit 0 when every honest router
+ * held the exact table after the first sync, after every change and at the end, every
+ * reconnect was admitted, and the peak RSS stayed under the bound; 1 otherwise, with the
+ * reasons. Files go to bench/out/ (git-ignored): the tables, soak_results.json, and the last
+ * few MB of the server's log in soak_serve.log.
  */
 import { parseArgs } from "node:util";
 import { readTableFile } from "../lib/formats/read.ts";
@@ -119,8 +122,8 @@ async function main(): Promise<number> {
       reconnect: { type: "string", default: "0.1" },
       hash: { type: "string" },
       "max-connections": { type: "string" },
-      "first-query-timeout": { type: "string", default: "3" },
-      "pdu-timeout": { type: "string", default: "3" },
+      "first-query-timeout": { type: "string", default: "4" },
+      "pdu-timeout": { type: "string", default: "2" },
       retry: { type: "string", default: "5" },
       "hostile-pause": { type: "string", default: "1000" },
       rtr: { type: "string" },
@@ -153,6 +156,12 @@ async function main(): Promise<number> {
     values["max-connections"] ?? Math.min(100_000, n + nNeverReading + Math.ceil(nHostile / 4)),
   );
   const timeoutMs = timeoutS * 1000;
+  if (maxConn < n + nNeverReading) {
+    console.error(
+      `soak: warning: --max-connections ${maxConn} < ${n} honest + ${nNeverReading} ` +
+        `never-reading routers: honest routers will be refused by design`,
+    );
+  }
 
   // Every wait below is bounded; this is the backstop for all of them together.
   const hardS = seconds + timeoutS + 600;
@@ -366,16 +375,7 @@ async function main(): Promise<number> {
   const firstSyncS = (Math.max(...routers.map((r) => r.eodAt[0] ?? performance.now())) - t0) /
     1000;
   const rssSyncedMB = procKb(srv.pid, "VmRSS") / 1024;
-  const gaps = routers.map((r) => r.maxGapMs).sort((a, b) => a - b);
-  console.error(
-    `soak: longest wait for a read in the first sync: median ${
-      (median(gaps) / 1000).toFixed(2)
-    } s, 90th percentile ${(gaps[Math.floor(gaps.length * 0.9)] / 1000).toFixed(2)} s, max ${
-      (gaps.at(-1)! / 1000).toFixed(2)
-    } s; bytes at failure: ${
-      routers.filter((r) => r.error).slice(0, 10).map((r) => r.bytes).join(" ")
-    }`,
-  );
+  const maxReadWaitS = Math.max(...routers.map((r) => r.maxGapMs)) / 1000;
   noteErrors(routers);
   if (!synced0 || firstExact !== n) fail.push(`first sync: ${firstExact}/${n} exact`);
   console.error(
@@ -501,6 +501,7 @@ async function main(): Promise<number> {
       exact: firstExact,
       seconds: Number(firstSyncS.toFixed(2)),
       concurrency: syncConcurrency,
+      maxReadWaitS: Number(maxReadWaitS.toFixed(2)),
     },
     rounds: roundResults,
     roundsConverged: roundResults.filter((r) => r.exact === n).length,
@@ -540,19 +541,25 @@ async function main(): Promise<number> {
       }), ${first.count} VRPs, ${soakS.toFixed(0)} s, load ${load0} → ${load1}`,
   );
   console.log(
-    `serve ${serveFlags.join(" ")}: ${maxConn} slots < ${n + nHostile} clients, so honest ` +
-      `routers get in only when hostile ones are evicted; never-reading ones negotiate and leave ` +
-      `only by the stall deadline (3 × --retry = ${
-        3 * retryS
-      } s); --handshake-timeout is for TLS ` +
-      `only (unused here)\n`,
+    `serve ${serveFlags.join(" ")}\n` +
+      `  --max-connections ${maxConn} (default 1000): ${maxConn} slots ${
+        maxConn < n + nHostile ? "<" : ">="
+      } ${n + nHostile} clients, so honest routers get in only when hostile ones are evicted; ` +
+      `honest and never-reading ones negotiate (${
+        n + nNeverReading
+      }) and leave only by the stall ` +
+      `deadline (3 × --retry = ${3 * retryS} s), the others are evicted for newcomers or closed ` +
+      `by --first-query-timeout ${firstQueryS} s / --pdu-timeout ${pduS} s; --handshake-timeout ` +
+      `is for TLS only (unused here)\n`,
   );
   console.log("| figure | value |\n|---|---|");
   row(
     "honest: first full sync",
     `${firstExact}/${n} exact in ${
       firstSyncS.toFixed(1)
-    } s (at most ${syncConcurrency} fetching a full table at once)`,
+    } s (at most ${syncConcurrency} fetching a full table at once; the longest a router waited for a read: ${
+      maxReadWaitS.toFixed(2)
+    } s)`,
   );
   row(
     "honest: change rounds converged",
