@@ -132,7 +132,7 @@ async function main(): Promise<number> {
   const knob = (flag: keyof typeof values, env: string, def: number): number => {
     const v = (values[flag] as string | undefined) ?? Deno.env.get(env) ?? `${def}`;
     const n = Number(v);
-    if (!Number.isFinite(n) || n < 0) throw new Error(`bad --${flag} / ${env}: ${v}`);
+    if (!Number.isFinite(n) || n < 0) throw new SoakUsage(`bad --${flag} / ${env}: ${v}`);
     return n;
   };
   const n = Math.floor(knob("routers", "RTR_SOAK_ROUTERS", 1000));
@@ -616,4 +616,17 @@ async function main(): Promise<number> {
   return fail.length === 0 ? 0 : 1;
 }
 
-if (import.meta.main) Deno.exit(await main());
+/** A bad flag or knob: one line on stderr and exit 2, as `rtr` does for usage errors. */
+class SoakUsage extends Error {}
+
+if (import.meta.main) {
+  let code: number;
+  try {
+    code = await main();
+  } catch (e) {
+    if (!(e instanceof SoakUsage || (e instanceof TypeError && "code" in e))) throw e;
+    console.error(`soak: ${e.message} (see the usage at the top of bench/soak.ts)`);
+    code = 2;
+  }
+  Deno.exit(code);
+}
