@@ -163,6 +163,7 @@ export {
 export {
   AspaExplanation,
   AspaIndex,
+  type AspaIndexParts,
   type AspaInvalidReason,
   type AspaProcedure,
   type AspaState,

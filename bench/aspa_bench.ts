@@ -27,7 +27,7 @@ import {
 } from "../lib/rov/mod.ts";
 import { VrpSet } from "../lib/model/vrp_set.ts";
 import type { Vrp } from "../lib/model/types.ts";
-import { AspaWriter } from "../lib/cli/validate_aspa.ts";
+import { AspaWriter } from "../lib/cli/aspa_writer.ts";
 
 const { values: opt } = parseArgs({
   args: Deno.args,

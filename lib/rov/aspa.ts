@@ -138,6 +138,20 @@ export class AspaExplanation {
   }
 }
 
+/** The arrays of an AspaIndex (see `AspaIndex.parts`). */
+export interface AspaIndexParts {
+  /** Customers, ascending. */
+  customers: Uint32Array;
+  /** Where each customer's providers start in `providers` (one more entry: the end). */
+  start: Int32Array;
+  /** Provider ASNs of every customer, concatenated, each customer's ascending. */
+  providers: Uint32Array;
+}
+
+function isParts(x: Iterable<Aspa> | AspaIndexParts): x is AspaIndexParts {
+  return (x as AspaIndexParts).customers instanceof Uint32Array;
+}
+
 /** Collapsed-path scratch for `verifyState` (grows for very long paths). */
 let SEQ = new Uint32Array(256);
 
@@ -156,29 +170,39 @@ export class AspaIndex {
   readonly #table: Int32Array;
   readonly #mask: number;
 
-  /** Build the index; records of the same customer are merged (the union of their providers). */
-  constructor(aspas: Iterable<Aspa>) {
-    const by = new Map<number, Set<number>>();
-    for (const a of aspas) {
-      let s = by.get(a.customer >>> 0);
-      if (!s) by.set(a.customer >>> 0, s = new Set());
-      for (const p of a.providers) if (p !== 0) s.add(p >>> 0);
+  /**
+   * Build the index; records of the same customer are merged (the union of their providers).
+   * Given the `parts` of another index (e.g. sent to a worker thread), only the hash is rebuilt.
+   */
+  constructor(aspas: Iterable<Aspa> | AspaIndexParts) {
+    if (isParts(aspas)) {
+      this.customers = aspas.customers;
+      this.start = aspas.start;
+      this.providers = aspas.providers;
+    } else {
+      const by = new Map<number, Set<number>>();
+      for (const a of aspas) {
+        let s = by.get(a.customer >>> 0);
+        if (!s) by.set(a.customer >>> 0, s = new Set());
+        for (const p of a.providers) if (p !== 0) s.add(p >>> 0);
+      }
+      const keys = [...by.keys()].sort((x, y) => x - y);
+      const n = keys.length;
+      let total = 0;
+      for (const s of by.values()) total += s.size;
+      this.customers = new Uint32Array(n);
+      this.start = new Int32Array(n + 1);
+      this.providers = new Uint32Array(total);
+      let o = 0;
+      for (let k = 0; k < n; k++) {
+        this.customers[k] = keys[k];
+        this.start[k] = o;
+        const list = [...by.get(keys[k])!].sort((x, y) => x - y);
+        for (const p of list) this.providers[o++] = p;
+      }
+      this.start[n] = o;
     }
-    const keys = [...by.keys()].sort((x, y) => x - y);
-    const n = keys.length;
-    let total = 0;
-    for (const s of by.values()) total += s.size;
-    this.customers = new Uint32Array(n);
-    this.start = new Int32Array(n + 1);
-    this.providers = new Uint32Array(total);
-    let o = 0;
-    for (let k = 0; k < n; k++) {
-      this.customers[k] = keys[k];
-      this.start[k] = o;
-      const list = [...by.get(keys[k])!].sort((x, y) => x - y);
-      for (const p of list) this.providers[o++] = p;
-    }
-    this.start[n] = o;
+    const n = this.customers.length, keys = this.customers;
     let size = 8;
     while (size < n * 2) size *= 2;
     const t = this.#table = new Int32Array(size * 4);
@@ -191,6 +215,11 @@ export class AspaIndex {
       t[h * 4 + 2] = this.start[k];
       t[h * 4 + 3] = this.start[k + 1];
     }
+  }
+
+  /** The arrays the index is built on (structured-cloneable): `new AspaIndex(parts)` rebuilds it. */
+  get parts(): AspaIndexParts {
+    return { customers: this.customers, start: this.start, providers: this.providers };
   }
 
   /** Number of customers with an ASPA. */

@@ -75,6 +75,7 @@ Deno.test("deno task install:global installs an rtr that says where it went and 
     ], { cwd: tmp });
     eq(s.code, 0, s.stderr);
     assertIncludes(await Deno.readTextFile(out), "AS64496,192.0.2.0/24,24,");
+    await bundleServesAsWorker(`${root}/share/rtr/rtr.js`);
     // Already on PATH: no advice.
     const again = await runCommand(Deno.execPath(), ["task", "install:global"], {
       cwd: `${tmp}/moved`,
@@ -88,3 +89,49 @@ Deno.test("deno task install:global installs an rtr that says where it went and 
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+/**
+ * The installed bundle, started as a worker thread the way `validate --aspa --threads` starts
+ * it, takes the worker side's setup and a batch (a bundle that only ran the CLI would never
+ * answer, and validate would quietly stay on one thread).
+ */
+async function bundleServesAsWorker(bundle: string): Promise<void> {
+  const w = new Worker(`file://${bundle}`, { type: "module" });
+  const replies: { kind: string; bytes?: Uint8Array }[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error("no answer from the bundle's worker")), 20000);
+      w.onerror = (e) => {
+        e.preventDefault();
+        reject(new Error(e.message));
+      };
+      w.onmessage = (ev) => {
+        replies.push(ev.data);
+        if (replies.length === 2) resolve();
+      };
+      w.postMessage({
+        kind: "rtr-aspa-init",
+        work: {
+          vrps: new Uint32Array(0),
+          aspa: {
+            customers: new Uint32Array(0),
+            start: new Int32Array(1),
+            providers: new Uint32Array(0),
+          },
+          format: "ndjson",
+          role: "customer",
+          neighbourAs: -1,
+        },
+      });
+      const batch = new TextEncoder().encode("192.0.2.0/24 64500\n");
+      w.postMessage({ kind: "rtr-aspa-batch", bytes: batch, firstLine: 1, atStart: true });
+    });
+  } finally {
+    clearTimeout(timer);
+    w.terminate();
+  }
+  eq(replies[0].kind, "ready");
+  eq(replies[1].kind, "result");
+  assertIncludes(new TextDecoder().decode(replies[1].bytes), `"prefix":"192.0.2.0/24"`);
+}

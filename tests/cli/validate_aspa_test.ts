@@ -231,6 +231,8 @@ Deno.test("rtr validate --aspa: usage errors exit 2", async () => {
       [["--more-specifics"], /--more-specifics is not available with --aspa/],
       [["--fail-on", "valid"], /--fail-on must be invalid, not-found or unknown with --aspa/],
       [["192.0.2.0", "64500"], /expected PREFIX AS_PATH/],
+      [["--threads", "0"], /--threads must be a number from 1 to 64, got "0"/],
+      [["--threads", "x"], /--threads must be a number from 1 to 64, got "x"/],
     ];
     for (const [args, re] of cases) {
       const r = await runRtr(["validate", "--aspa", "--from", file, ...args], { stdin: "" });
@@ -243,6 +245,56 @@ Deno.test("rtr validate --aspa: usage errors exit 2", async () => {
     });
     assert.equal(without.code, 2);
     assert.match(without.stderr, /--neighbour needs --aspa/);
+    const threads = await runRtr(["validate", "--from", file, "--threads", "2"], { stdin: "" });
+    assert.equal(threads.code, 2);
+    assert.match(threads.stderr, /--threads needs --aspa/);
+  });
+});
+
+Deno.test("rtr validate --aspa --threads 3 on a 10 MB input: the same stdout, stderr and exit code as --threads 1 (text, summary)", async () => {
+  const rng = new Prng(77);
+  const asns = [64500, 64501, 64502, 64503, 64504, 64505];
+  const lines: string[] = [];
+  for (let n = 0, bytes = 0; bytes < 10 << 20; n++) {
+    const path = Array.from({ length: rng.int(1, 5) }, () => asns[rng.int(0, asns.length - 1)]);
+    const prefix = rng.int(0, 1) === 0 ? "192.0.2.0/24" : `198.51.${rng.int(0, 255)}.0/24`;
+    const k = n % 97;
+    const line = k === 5
+      ? `${prefix} 64500 bogus`
+      : k === 7
+      ? "# comment"
+      : k === 11
+      ? `${prefix} ${path.join(" ")} {64510,64511}`
+      : k === 13
+      ? `${prefix} ${path.join(" ")} neighbour=provider`
+      : `${prefix} ${path.join(" ")}`;
+    lines.push(line);
+    bytes += line.length + 1;
+  }
+  const stdin = lines.join("\n");
+  await withTable(async (file) => {
+    // NDJSON through the threads: tests/cli/aspa_threads_test.ts (here it would be 100 MB).
+    for (const format of ["text", "summary"]) {
+      const args = [
+        "validate",
+        "--aspa",
+        "--from",
+        file,
+        "--format",
+        format,
+        "--fail-on",
+        "invalid",
+      ];
+      const one = await runRtr([...args, "--threads", "1"], { stdin, timeoutMs: 120_000 });
+      const three = await runRtr([...args, "--threads", "3"], { stdin, timeoutMs: 120_000 });
+      assert.equal(one.code, 1, one.stderr.slice(0, 300));
+      assert.match(one.stderr, /rtr: \d+ input lines were not a route/);
+      assert.match(one.stderr, /^rtr: line 6: invalid AS number "bogus"/m);
+      assert.ok(one.stdout.length > (format === "summary" ? 200 : 10 << 20), format);
+      assert.equal(three.code, one.code, format);
+      assert.equal(three.stderr, one.stderr, format);
+      assert.ok(three.stdout === one.stdout, `${format}: the outputs differ`);
+    }
   });
 });
 

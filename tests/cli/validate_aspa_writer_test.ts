@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { Prng } from "../helpers/prng.ts";
-import { AspaWriter } from "../../lib/cli/validate_aspa.ts";
+import { AspaWriter } from "../../lib/cli/aspa_writer.ts";
 import {
   ASPA_STATES,
   AspaIndex,
