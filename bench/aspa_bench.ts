@@ -17,17 +17,11 @@
  * `--runs N` (timed passes, the best is reported, default 3), `--seed N`.
  */
 import { parseArgs } from "node:util";
-import {
-  ASPA_STATES,
-  AspaIndex,
-  DOWNSTREAM,
-  type PathRoute,
-  RovIndex,
-  UPSTREAM,
-} from "../lib/rov/mod.ts";
+import { ASPA_STATES, AspaIndex, DOWNSTREAM, RovIndex, UPSTREAM } from "../lib/rov/mod.ts";
 import { VrpSet } from "../lib/model/vrp_set.ts";
 import type { Vrp } from "../lib/model/types.ts";
 import { AspaWriter } from "../lib/cli/aspa_writer.ts";
+import { type RouteArrays, RouteFeeder } from "./aspa_routes.ts";
 
 const { values: opt } = parseArgs({
   args: Deno.args,
@@ -261,36 +255,19 @@ const sink = {
     return Promise.resolve(b.length);
   },
 };
-const segs: number[] = [];
-const route: PathRoute = {
-  route: { family: 4, addr: [0], length: 0, asn: 0, addrText: "" },
-  originKnown: true,
-  path: segs,
-  segments: segs,
-  hasSet: false,
-  neighbourAs: -1,
-  role: null,
-};
-const roles = ["customer", "provider"] as const;
+const routes: RouteArrays = { pathAsns, pathStart, pathProc, routeAddr, routeLen };
+const feeder = new RouteFeeder(routes);
+/** Routes per batch (of the single-thread pass between flushes, and of a worker's range). */
+const BATCH = 4096;
 function explained(format: "ndjson" | "text" | "summary"): () => Promise<number> {
-  const ws = roles.map((role) =>
-    new AspaWriter(rov, aspa, { format, role, neighbourAs: -1 }, sink)
-  );
+  const w = new AspaWriter(rov, aspa, { format, role: "customer", neighbourAs: -1 }, sink);
   return async () => {
     outBytes = 0;
-    for (let n = 0; n < PATHS; n++) {
-      const s = pathStart[n], e = pathStart[n + 1];
-      segs.length = 0;
-      for (let k = s; k < e; k++) segs.push(pathAsns[k]);
-      (route.route.addr as number[])[0] = routeAddr[n];
-      route.route.length = routeLen[n];
-      route.route.asn = pathAsns[e - 1];
-      route.neighbourAs = pathAsns[s];
-      const w = ws[pathProc[n]];
-      w.route(route);
+    for (let n = 0; n < PATHS; n += BATCH) {
+      feeder.feed(w, n, Math.min(PATHS, n + BATCH));
       if (w.pending > 1 << 20) await w.flush();
     }
-    for (const w of ws) await w.flush();
+    await w.flush();
     return outBytes;
   };
 }
@@ -303,6 +280,59 @@ await best(
   "explained, not rendered (`--format summary`: explain() and ROV with its VRPs, counted)",
   explained("summary"),
 );
+
+/**
+ * The explained NDJSON on `k` worker threads, as `validate --aspa --threads k` shares it out:
+ * ranges of routes to the least busy worker, at most two in flight per worker, the rendered
+ * bytes taken back in input order and drained to nowhere. The workers get copies of the indexes
+ * and routes first (not timed: `validate` overlaps that with answering on the main thread).
+ */
+async function threaded(k: number): Promise<() => Promise<number>> {
+  const url = new URL("./aspa_bench_worker.ts", import.meta.url);
+  const workers = Array.from({ length: k }, () => new Worker(url, { type: "module" }));
+  const waiting = workers.map(() => [] as ((b: Uint8Array) => void)[]);
+  await Promise.all(workers.map((wk, i) =>
+    new Promise<void>((ready) => {
+      wk.onmessage = (ev) => {
+        if (ev.data.kind === "ready") ready();
+        else waiting[i].shift()!(ev.data.bytes);
+      };
+      wk.postMessage({
+        kind: "init",
+        vrps: set.data,
+        aspa: aspa.parts,
+        routes,
+        format: "ndjson",
+      });
+    })
+  ));
+  threadPools.push(workers);
+  return async () => {
+    let bytes = 0;
+    const queue: Promise<Uint8Array>[] = [];
+    for (let n = 0; n < PATHS; n += BATCH) {
+      let i = 0;
+      for (let j = 1; j < k; j++) if (waiting[j].length < waiting[i].length) i = j;
+      queue.push(new Promise((r) => waiting[i].push(r)));
+      workers[i].postMessage({ kind: "range", from: n, to: Math.min(PATHS, n + BATCH) });
+      while (queue.length > 2 * k) bytes += (await queue.shift()!).length;
+    }
+    for (const q of queue) bytes += (await q).length;
+    return bytes;
+  };
+}
+const threadPools: Worker[][] = [];
+const cores = navigator.hardwareConcurrency;
+for (const k of [...new Set([2, cores])].filter((k) => k >= 2)) {
+  const bytes = await best(
+    `explained NDJSON on ${k} worker threads (${cores} CPUs; the same writer, in input order)`,
+    await threaded(k),
+  );
+  if (bytes !== ndjsonBytes) {
+    throw new Error(`${k} threads wrote ${bytes} bytes, one ${ndjsonBytes}`);
+  }
+}
+for (const pool of threadPools) for (const wk of pool) wk.terminate();
 
 console.log(
   `| step | wall | paths/s (wall) | CPU | paths/s (CPU) |\n|---|---|---|---|---|`,
@@ -360,12 +390,15 @@ if (opt.e2e) {
   console.log(
     `\n| \`rtr validate --aspa\` on ${PATHS} bgpdump -m lines | wall | peak RSS |\n|---|---|---|`,
   );
-  for (const format of ["summary", "ndjson"]) {
+  const runs = ["summary", "ndjson"].flatMap((format) =>
+    [...new Set([1, Math.min(4, cores)])].map((threads) => ({ format, threads }))
+  );
+  for (const { format, threads } of runs) {
     const t = performance.now();
     const r = await new Deno.Command("sh", {
       args: [
         "-c",
-        `/usr/bin/time -f '%M' ${Deno.execPath()} run --allow-all --quiet ${ROOT}main.ts validate --aspa --from ${table} --format ${format} < ${ribFile} > /dev/null`,
+        `/usr/bin/time -f '%M' ${Deno.execPath()} run --allow-all --quiet ${ROOT}main.ts validate --aspa --from ${table} --format ${format} --threads ${threads} < ${ribFile} > /dev/null`,
       ],
       stderr: "piped",
     }).output();
@@ -373,7 +406,7 @@ if (opt.e2e) {
     const err = new TextDecoder().decode(r.stderr).trim().split("\n");
     const rss = Number(err.at(-1)) / 1024;
     console.log(
-      `| --format ${format} | ${wall.toFixed(2)} s (${
+      `| --format ${format} --threads ${threads} | ${wall.toFixed(2)} s (${
         (PATHS / wall / 1e6).toFixed(2)
       } M lines/s) | ${rss.toFixed(0)} MB |`,
     );

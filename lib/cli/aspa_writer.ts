@@ -141,11 +141,11 @@ export class AspaWriter {
   readonly #opts = { procedure: 0, neighbourAs: -1, hasSet: false };
   /** Each VRP's JSON, rendered once (indexed by record, packed so lookups stay fast). */
   /**
-   * Each VRP's JSON, rendered once into one arena (start and length by record index): one
-   * array read per VRP written, where a Uint8Array each cost three scattered ones.
+   * Each VRP's JSON, rendered once into one arena: by record index, its start × 256 + its
+   * length (-1: not yet rendered). One array read per VRP written, where a Uint8Array each cost
+   * three scattered ones.
    */
-  readonly #vrpAt: Int32Array;
-  readonly #vrpLen: Uint8Array;
+  readonly #vrpAt: Float64Array;
   #arena = new Uint8Array(1 << 16);
   #arenaLen = 0;
   readonly #b = new RecordBytes();
@@ -162,8 +162,7 @@ export class AspaWriter {
     w: ByteWriter,
   ) {
     this.#rov = rov;
-    this.#vrpAt = new Int32Array(rov.set.size).fill(-1);
-    this.#vrpLen = new Uint8Array(rov.set.size);
+    this.#vrpAt = new Float64Array(rov.set.size).fill(-1);
     this.#aspa = aspa;
     this.#format = opts.format;
     this.#role = opts.role;
@@ -258,17 +257,17 @@ export class AspaWriter {
     for (let k = 0; k < l.length; k++) {
       if (k > 0) b.buf[b.pos++] = 44; // ","
       const i = l[k];
-      let at = this.#vrpAt[i];
-      if (at < 0) at = this.#render(i);
+      let v = this.#vrpAt[i];
+      if (v < 0) v = this.#render(i);
       // Room was made by #record; a loop, since a subarray to copy from costs an allocation.
-      const arena = this.#arena, buf = b.buf;
+      const arena = this.#arena, buf = b.buf, at = Math.floor(v / 256);
       let p = b.pos;
-      for (let j = at, e = at + this.#vrpLen[i]; j < e; j++) buf[p++] = arena[j];
+      for (let j = at, e = at + v % 256; j < e; j++) buf[p++] = arena[j];
       b.pos = p;
     }
   }
 
-  /** Render VRP `i` into the arena; returns where it starts. */
+  /** Render VRP `i` into the arena; returns its `#vrpAt` entry. */
   #render(i: number): number {
     const json = utf8(this.#vrp(i));
     if (this.#arenaLen + json.length > this.#arena.length) {
@@ -279,9 +278,7 @@ export class AspaWriter {
     const at = this.#arenaLen;
     this.#arena.set(json, at);
     this.#arenaLen += json.length;
-    this.#vrpAt[i] = at;
-    this.#vrpLen[i] = json.length;
-    return at;
+    return this.#vrpAt[i] = at * 256 + json.length;
   }
 
   #vrp(i: number): string {

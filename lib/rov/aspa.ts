@@ -164,8 +164,10 @@ export class AspaIndex {
   /** Provider ASNs of every customer, concatenated. */
   readonly providers: Uint32Array;
   /**
-   * Open-addressing hash, four words an entry so that a probe reads one cache line: customer
-   * index + 1 (0: empty), the customer, and the start and end of its providers.
+   * Open-addressing hash, four words an entry so that a probe reads one cache line: the
+   * customer, its provider count + 1 (0: an empty entry), then up to two providers themselves
+   * (most customers have one or two: the hop check reads nothing else), or the start and end of
+   * its providers in `providers`.
    */
   readonly #table: Int32Array;
   readonly #mask: number;
@@ -207,13 +209,15 @@ export class AspaIndex {
     while (size < n * 2) size *= 2;
     const t = this.#table = new Int32Array(size * 4);
     this.#mask = size - 1;
+    const ps = this.providers;
     for (let k = 0; k < n; k++) {
       let h = hash(keys[k]) & this.#mask;
-      while (t[h * 4] !== 0) h = (h + 1) & this.#mask;
-      t[h * 4] = k + 1;
-      t[h * 4 + 1] = keys[k];
-      t[h * 4 + 2] = this.start[k];
-      t[h * 4 + 3] = this.start[k + 1];
+      while (t[h * 4 + 1] !== 0) h = (h + 1) & this.#mask;
+      const from = this.start[k], to = this.start[k + 1], count = to - from;
+      t[h * 4] = keys[k];
+      t[h * 4 + 1] = count + 1;
+      t[h * 4 + 2] = count > 2 ? from : count > 0 ? ps[from] : 0;
+      t[h * 4 + 3] = count > 2 ? to : count > 1 ? ps[from + 1] : 0;
     }
   }
 
@@ -235,8 +239,14 @@ export class AspaIndex {
 
   /** The slot of a customer in `customers`, or -1 when it has no ASPA. */
   find(customer: number): number {
-    const e = this.entry(customer);
-    return e < 0 ? -1 : this.#table[e] - 1;
+    const cs = this.customers, c = customer >>> 0;
+    let lo = 0, hi = cs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cs[mid] < c) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < cs.length && cs[lo] === c ? lo : -1;
   }
 
   /** The hash entry of a customer (for `hopAt`), or -1 when it has no ASPA. */
@@ -245,8 +255,8 @@ export class AspaIndex {
     let h = hash(customer >>> 0) & mask;
     for (;;) {
       const o = h * 4;
-      if (t[o] === 0) return -1;
-      if (t[o + 1] === c) return o;
+      if (t[o + 1] === 0) return -1;
+      if (t[o] === c) return o;
       h = (h + 1) & mask;
     }
   }
@@ -280,7 +290,14 @@ export class AspaIndex {
   /** The hop check for the customer of hash entry `e` (from `entry`; -1: no ASPA). */
   hopAt(e: number, provider: number): number {
     if (e < 0) return HOP_NO_ATTESTATION;
-    const ps = this.providers, p = provider >>> 0, t = this.#table;
+    const t = this.#table, count = t[e + 1] - 1;
+    if (count <= 2) {
+      const q = provider | 0;
+      return (count > 0 && t[e + 2] === q) || (count > 1 && t[e + 3] === q)
+        ? HOP_PROVIDER
+        : HOP_NOT_PROVIDER;
+    }
+    const ps = this.providers, p = provider >>> 0;
     let lo = t[e + 2], hi = t[e + 3];
     if (hi - lo <= 8) {
       for (; lo < hi; lo++) if (ps[lo] === p) return HOP_PROVIDER;

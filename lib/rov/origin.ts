@@ -278,7 +278,9 @@ export class RovIndex {
     // Lists are made only when something goes in them (most routes fill one or two).
     let matched: number[] | null = null, unmatchedAs: number[] | null = null;
     let unmatchedLength: number[] | null = null;
-    const { p, n, words, stride } = this.#chain(route.family, route.addr, length);
+    const t = route.family === 4 ? this.#v4 : this.#v6, p = t.p;
+    const words = t.words, stride = t.stride;
+    const n = this.#chain(route.family, route.addr, length);
     for (let c = n - 1; c >= 0; c--) {
       const o = CHAIN[c] * stride, f = p[o + words + 1], e = f + (p[o + words] >>> 8);
       for (let i = f; i < e; i++) {
@@ -307,7 +309,9 @@ export class RovIndex {
   /** Record indices of every VRP covering the prefix, least specific first. */
   covering(family: 4 | 6, addr: ArrayLike<number>, length: number): number[] {
     const out: number[] = [];
-    const { p, n, words, stride } = this.#chain(family, addr, length);
+    const t = family === 4 ? this.#v4 : this.#v6, p = t.p;
+    const words = t.words, stride = t.stride;
+    const n = this.#chain(family, addr, length);
     for (let c = n - 1; c >= 0; c--) {
       const o = CHAIN[c] * stride, f = p[o + words + 1], e = f + (p[o + words] >>> 8);
       for (let i = f; i < e; i++) out.push(i);
@@ -317,22 +321,42 @@ export class RovIndex {
 
   /**
    * Fill CHAIN[0…n) with the covering prefixes of (addr, length), most specific first; returns
-   * n and the family's arrays.
+   * n. Allocates nothing: this runs once per route of a batch.
    */
-  #chain(family: 4 | 6, addr: ArrayLike<number>, length: number) {
-    const t = family === 4 ? this.#v4 : this.#v6;
-    const words = t.words, stride = t.stride, p = t.p;
+  #chain(family: 4 | 6, addr: ArrayLike<number>, length: number): number {
     let n = 0;
+    if (family === 4) {
+      // IPv4 inline (as in stateCode): one word, stride 4.
+      const t = this.#v4, p = t.p;
+      if (t.count === 0) return 0;
+      const a = addr[0] & MASK[length], u = a >>> 0;
+      const sIdx = t.slotOf(a);
+      let lo = t.slot[sIdx], hi = t.slot[sIdx + 1];
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1, o = mid << 2, k = p[o] >>> 0;
+        if (k < u || (k === u && (p[o + 1] & 255) <= length)) lo = mid + 1;
+        else hi = mid;
+      }
+      // Skip the prefixes under R's deepest covering prefix; from there up, all cover R.
+      let q = lo - 1;
+      while (q >= 0) {
+        const o = q << 2, ql = p[o + 1] & 255;
+        if (ql <= length && ((a ^ p[o]) & MASK[ql]) === 0) break;
+        q = p[o + 3];
+      }
+      for (; q >= 0; q = p[(q << 2) + 3]) CHAIN[n++] = q;
+      return n;
+    }
+    const t = this.#v6, words = t.words, stride = t.stride, p = t.p;
     if (t.count > 0) {
       const a = maskInto(AW, addr, words, length);
       let q = t.lastAtOrBefore(a, length);
-      // Skip the prefixes under R's deepest covering prefix; from there up, all cover R.
       while (q >= 0 && !coversAt(p, q * stride, words, a, 0, length)) {
         q = p[q * stride + words + 2];
       }
       for (; q >= 0; q = p[q * stride + words + 2]) CHAIN[n++] = q;
     }
-    return { p, n, words, stride };
+    return n;
   }
 
   /** VRPs inside a prefix: see `vrpsWithin`. */

@@ -79,6 +79,42 @@ Deno.test("hop check: provider+, not provider+, no attestation; several records 
   assert.deepEqual(TABLE.customersOf(64502), [64501]);
 });
 
+Deno.test("property: the hop check is set membership in the union of a customer's records, for every provider count and every 32-bit ASN", () => {
+  // The index keeps up to two providers inside the hash entry and longer lists apart (searched
+  // linearly up to 8, by halves beyond): every count, AS0 and ASNs past 2^31 must read alike.
+  const asn = fc.oneof(
+    fc.integer({ min: 1, max: 40 }),
+    fc.integer({ min: 2 ** 31 - 3, max: 2 ** 31 + 3 }),
+    fc.integer({ min: 2 ** 32 - 6, max: 2 ** 32 - 1 }),
+  );
+  const rec = fc.record({
+    customer: asn,
+    providers: fc.oneof(fc.constant([0]), fc.uniqueArray(asn, { maxLength: 14 })),
+  });
+  fc.assert(
+    fc.property(fc.array(rec, { maxLength: 30 }), fc.array(fc.tuple(asn, asn)), (recs, probes) => {
+      const ix = new AspaIndex(recs);
+      const union = new Map<number, Set<number>>();
+      for (const r of recs) {
+        const s = union.get(r.customer) ?? new Set<number>();
+        for (const q of r.providers) if (q !== 0) s.add(q);
+        union.set(r.customer, s);
+      }
+      const all = [...union.keys()].flatMap((
+        c,
+      ) => [[c, 0], ...[...union.get(c)!].map((q) => [c, q])]);
+      for (const [c, q] of [...probes, ...all]) {
+        const s = union.get(c);
+        const want = !s ? HOP_NO_ATTESTATION : s.has(q) ? HOP_PROVIDER : HOP_NOT_PROVIDER;
+        assert.equal(HOP_RESULTS[ix.hop(c, q)], HOP_RESULTS[want], `hop(${c}, ${q})`);
+        const ps = ix.providersOf(c);
+        assert.deepEqual(ps && [...ps], s ? [...s].sort((x, y) => x - y) : null);
+      }
+    }),
+    { numRuns: 300 },
+  );
+});
+
 Deno.test("upstream verification: valid, unknown and invalid paths (ours)", () => {
   const cases: [string, string, string][] = [
     ["one AS", "64500", "valid"],
