@@ -155,6 +155,18 @@ class FamilyIndex {
     return this.p.byteLength + this.slot.byteLength;
   }
 
+  /** `lastAtOrBefore` for IPv4 (one word, stride 4; `a` masked), the per-route fast path. */
+  lastAtOrBefore4(a: number, length: number): number {
+    const p = this.p, u = a >>> 0, sIdx = this.slotOf(a);
+    let lo = this.slot[sIdx], hi = this.slot[sIdx + 1];
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1, o = mid << 2, k = p[o] >>> 0;
+      if (k < u || (k === u && (p[o + 1] & 255) <= length)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo - 1;
+  }
+
   /** Index of the last prefix sorting at or before (a, length) (a masked), or -1. */
   lastAtOrBefore(a: Uint32Array, length: number): number {
     const p = this.p, stride = this.stride, words = this.words;
@@ -233,16 +245,7 @@ export class RovIndex {
       const t = this.#v4, p = t.p;
       if (t.count === 0) return ROV_NOT_FOUND;
       const a = addr[0] & MASK[length];
-      // Inline lastAtOrBefore for IPv4.
-      const u = a >>> 0;
-      const sIdx = t.slotOf(a);
-      let lo = t.slot[sIdx], hi = t.slot[sIdx + 1];
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1, o = mid << 2, k = p[o] >>> 0;
-        if (k < u || (k === u && (p[o + 1] & 255) <= length)) lo = mid + 1;
-        else hi = mid;
-      }
-      let q = lo - 1;
+      let q = t.lastAtOrBefore4(a, length);
       while (q >= 0) {
         const o = q << 2, meta = p[o + 1], ql = meta & 255;
         if (!covered) covered = ql <= length && ((a ^ p[o]) & MASK[ql]) === 0;
@@ -326,19 +329,12 @@ export class RovIndex {
   #chain(family: 4 | 6, addr: ArrayLike<number>, length: number): number {
     let n = 0;
     if (family === 4) {
-      // IPv4 inline (as in stateCode): one word, stride 4.
+      // IPv4: one word, stride 4.
       const t = this.#v4, p = t.p;
       if (t.count === 0) return 0;
-      const a = addr[0] & MASK[length], u = a >>> 0;
-      const sIdx = t.slotOf(a);
-      let lo = t.slot[sIdx], hi = t.slot[sIdx + 1];
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1, o = mid << 2, k = p[o] >>> 0;
-        if (k < u || (k === u && (p[o + 1] & 255) <= length)) lo = mid + 1;
-        else hi = mid;
-      }
+      const a = addr[0] & MASK[length];
       // Skip the prefixes under R's deepest covering prefix; from there up, all cover R.
-      let q = lo - 1;
+      let q = t.lastAtOrBefore4(a, length);
       while (q >= 0) {
         const o = q << 2, ql = p[o + 1] & 255;
         if (ql <= length && ((a ^ p[o]) & MASK[ql]) === 0) break;
